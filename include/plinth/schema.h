@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -192,8 +193,9 @@ struct Enum {
   std::string name;
   std::vector<std::string> values;  // in declared order
 
-  std::string renamed_from;  // file-only
-  SourcePos pos;             // file-only
+  std::string renamed_from;                            // file-only
+  std::map<std::string, std::string> renamed_values;   // file-only: new name → old name
+  SourcePos pos;                                       // file-only
   bool SameAs(const Enum& o) const { return name == o.name && values == o.values; }
 };
 
