@@ -115,15 +115,17 @@ struct ConnectOptions {
 Result<std::unique_ptr<Connection>> Connect(const Url& url, const ConnectOptions& opts = {});
 
 // Maps a PostgreSQL SQLSTATE (or an SQLite extended result code rendered as "sqlite:NNNN") to
-// plinth's error code: 23xxx → kConstraintViolation (23505 → kAlreadyExists), 42501 →
-// kPolicyViolation, 40xxx (40001, 40P01) and 55P03 (lock timeout) → kRetryable, 08xxx/57P0x →
-// kUnavailable, 57014 →
-// kDeadlineExceeded, 28xxx → kUnauthenticated, 3D000 → kNotFound, 53xxx/58xxx → kUnavailable
-// / kIoError, XX/internal classes → kInternal, other (syntax, undefined object, data
-// exceptions) → kInvalidArgument. SQLite: CONSTRAINT_UNIQUE/PRIMARYKEY → kAlreadyExists,
-// other CONSTRAINT_* → kConstraintViolation, BUSY/LOCKED → kRetryable, CANTOPEN/NOTADB →
-// kUnavailable, READONLY/PERM/AUTH → kPermissionDenied, IOERR/FULL → kIoError, INTERRUPT →
-// kDeadlineExceeded, CORRUPT/NOMEM/INTERNAL → kInternal, others → kInvalidArgument.
+// plinth's error code:
+//   PostgreSQL: 23505 → kAlreadyExists, other 23xxx → kConstraintViolation, 42501 →
+//   kPolicyViolation, 40xxx (40001, 40P01) and 55P03 (lock timeout) → kRetryable, 08xxx,
+//   57P0x and 53xxx → kUnavailable, 57014 → kDeadlineExceeded, 28xxx → kUnauthenticated,
+//   3D000 → kNotFound, 58xxx → kIoError, XXxxx → kInternal, everything else (syntax,
+//   undefined object, data exceptions) → kInvalidArgument.
+//   SQLite: CONSTRAINT_UNIQUE/PRIMARYKEY → kAlreadyExists, other CONSTRAINT_* →
+//   kConstraintViolation, BUSY/LOCKED → kRetryable, CANTOPEN/NOTADB → kUnavailable,
+//   READONLY/PERM/AUTH → kPermissionDenied, IOERR/FULL → kIoError, INTERRUPT →
+//   kDeadlineExceeded, CORRUPT/NOMEM/INTERNAL/MISUSE → kInternal, others → kInvalidArgument.
+//   Anything unparseable → kInternal.
 Code CodeForSqlState(std::string_view sqlstate);
 
 // Quotes an identifier for either dialect ("name", doubling embedded quotes).
