@@ -78,12 +78,20 @@ struct Node {
   std::string text;       // literal value (unquoted), column name, function name, exists table
   std::string qualifier;  // column qualifier or exists alias
   std::vector<Node> children;
-  SourcePos pos;  // absolute position in the file (see ParseOptions::origin)
+  // Absolute position in the file (see ParseOptions::origin) of the node's operator or keyword
+  // (`=`, `and`, `is`, `in`, `like`, `between`, `not`, `-`, `exists`), or of its first token for
+  // literals, columns and calls.
+  SourcePos pos;
+  // kColumn: position of the column name (after the qualifier); kExists: of the table name.
+  SourcePos name_pos;
 
   // Filled by Check():
-  ValueKind value = ValueKind::kUnknown;
+  ValueKind value = ValueKind::kUnknown;  // a string literal takes the type it is compared with
   std::string enum_name;   // when value == kEnum
   std::string column_table;  // kColumn: the table the column resolved to
+  // kColumn: which table in scope the column resolved to: 0 = the main table, n = the table of
+  // the n-th enclosing `exists` counted from the outermost (1 = the outermost exists).
+  int scope = 0;
 };
 
 // Where an expression appears decides what it may use.
@@ -122,7 +130,7 @@ struct RenderOptions {
   Dialect dialect = Dialect::kPostgres;
   // Prefix for column references of the main table ("" = unqualified; e.g. "t" → t."col").
   std::string table_alias;
-  // Renders auth.* calls. Default: PostgreSQL `(select auth.user_id())` form (evaluated once per
+  // Renders auth.* calls. Default: PostgreSQL `(SELECT auth.user_id())` form (evaluated once per
   // statement); on SQLite the default renders calls of the functions that plinth registers on
   // each connection: plinth_auth('user_id'), plinth_has_role('x'), plinth_has_permission(r, a).
   std::function<std::string(const Node& call, const RenderOptions& opts)> render_auth;
