@@ -103,17 +103,21 @@ class Reader {
     diags_.Error(file_, pos, std::move(message), std::move(hint));
   }
 
-  // Reports every key of `t` that is not in `allowed`.
-  void CheckKeys(const toml::table& t, const std::vector<std::string>& allowed, std::string_view where,
-                 std::string_view fallback_hint = {}) {
+  // Reports every key of `t` that is not in `allowed`. Returns the keys suggested for typos, so
+  // that a required key written with a typo is not reported as missing too.
+  std::set<std::string> CheckKeys(const toml::table& t, const std::vector<std::string>& allowed,
+                                  std::string_view where, std::string_view fallback_hint = {}) {
+    std::set<std::string> suggested;
     for (const Entry& e : Ordered(t)) {
       if (std::find(allowed.begin(), allowed.end(), e.key) != allowed.end()) continue;
       std::string close = names::ClosestMatch(e.key, allowed);
+      if (!close.empty()) suggested.insert(close);
       std::string hint = !close.empty() ? "did you mean '" + close + "'?"
                                          : fallback_hint.empty() ? "valid keys: " + Join(allowed, ", ")
                                                                  : std::string(fallback_hint);
       Error(e.key_pos, "unknown key " + Quote(e.key) + " in " + std::string(where), hint);
     }
+    return suggested;
   }
 
   void WrongType(const toml::node& n, std::string_view what, std::string_view expected, std::string hint = {}) {
@@ -124,19 +128,19 @@ class Reader {
 
   const toml::table* TableOf(const toml::node& n, std::string_view what, std::string_view expected) {
     if (const toml::table* t = n.as_table()) return t;
-    WrongType(n, what, "a table of " + std::string(expected));
+    WrongType(n, what, "a table of " + std::string(expected), "docs/schema.md shows the layout of each section");
     return nullptr;
   }
 
   std::optional<std::string> String(const toml::node& n, std::string_view what, std::string hint = {}) {
     if (const auto* s = n.as_string()) return s->get();
-    WrongType(n, what, "a string", std::move(hint));
+    WrongType(n, what, "a string", hint.empty() ? "write the value in double quotes" : std::move(hint));
     return std::nullopt;
   }
 
   std::optional<bool> Bool(const toml::node& n, std::string_view what) {
     if (const auto* b = n.as_boolean()) return b->get();
-    WrongType(n, what, "true or false");
+    WrongType(n, what, "true or false", "write true or false, without quotes");
     return std::nullopt;
   }
 
@@ -201,7 +205,7 @@ class Reader {
     if (app == nullptr) return;
     out.has_app = true;
     out.app_pos = Begin(node.source());
-    CheckKeys(*app, kAppKeys, "[app]");
+    const std::set<std::string> typos = CheckKeys(*app, kAppKeys, "[app]");
     if (const toml::node* n = app->get("name")) {
       if (auto s = String(*n, "app name")) {
         bool ok = !s->empty() && std::all_of(s->begin(), s->end(), [](char c) {
@@ -214,7 +218,7 @@ class Reader {
                 "e.g. name = \"documents\"");
         }
       }
-    } else {
+    } else if (!typos.count("name")) {
       Error(out.app_pos, "[app] has no name", "add name = \"my_app\" (letters, digits, '_', '-')");
     }
     if (const toml::node* n = app->get("tenants")) {
@@ -240,7 +244,7 @@ class Reader {
     Identifier(entry.key, "enum name", entry.key_pos, /*check_reserved=*/true);
     const toml::table* t = TableOf(*entry.node, owner, "settings (values = [...])");
     if (t == nullptr) return;
-    CheckKeys(*t, kEnumKeys, owner);
+    const std::set<std::string> typos = CheckKeys(*t, kEnumKeys, owner);
     Enum e;
     e.name = entry.key;
     e.pos = entry.key_pos;
@@ -265,7 +269,7 @@ class Reader {
           }
         }
       }
-    } else {
+    } else if (!typos.count("values")) {
       Error(entry.key_pos, owner + " has no values", "add values = [\"a\", \"b\"]");
     }
     if (const toml::node* n = t->get("renamed_from")) {
@@ -385,7 +389,7 @@ class Reader {
       WrongType(*entry.node, owner, "an inline table", "write columns." + entry.key + " = { type = \"text\" }");
       return;
     }
-    CheckKeys(*t, kColumnKeys, owner);
+    const std::set<std::string> typos = CheckKeys(*t, kColumnKeys, owner);
     decl::Column dc;
     Column& c = dc.column;
     c.name = entry.key;
@@ -401,15 +405,15 @@ class Reader {
         } else {
           std::vector<std::string> candidates = kTypeNames;
           for (const Enum& e : *enums_) candidates.push_back(e.name);
-          std::string close = s->find('(') == std::string::npos ? names::ClosestMatch(*s, candidates) : "";
+          const bool unknown = StartsWith(type.status().message(), "unknown type");
+          std::string close = unknown ? names::ClosestMatch(*s, candidates) : "";
           std::string hint = !close.empty() ? "did you mean '" + close + "'?"
-                             : StartsWith(type.status().message(), "unknown type")
-                                 ? "an enum is usable as a type once declared as [enum.NAME] with values = [...]"
-                                 : "";
+                             : unknown ? "an enum is usable as a type once declared as [enum.NAME] with values = [...]"
+                                       : "e.g. type = \"text(200)\" or type = \"decimal(12,2)\"";
           Error(Begin(n->source()), owner + ": " + type.status().message(), hint);
         }
       }
-    } else {
+    } else if (!typos.count("type")) {
       Error(entry.key_pos, owner + " has no type", "add type = \"...\" (uuid, text, integer, …)");
     }
     auto flag = [&](std::string_view key, bool& target) {
@@ -575,7 +579,7 @@ class Reader {
                 "write foreign_keys." + entry.key + " = { columns = [...], references = \"table\" }");
       return;
     }
-    CheckKeys(*t, kForeignKeyKeys, owner);
+    const std::set<std::string> typos = CheckKeys(*t, kForeignKeyKeys, owner);
     decl::ForeignKey fk;
     fk.name = entry.key;
     fk.pos = entry.key_pos;
@@ -591,7 +595,7 @@ class Reader {
         ok = false;
       }
     } else {
-      Error(entry.key_pos, owner + " has no columns", "add columns = [\"a\", \"b\"]");
+      if (!typos.count("columns")) Error(entry.key_pos, owner + " has no columns", "add columns = [\"a\", \"b\"]");
       ok = false;
     }
     if (const toml::node* n = t->get("references")) {
@@ -607,7 +611,7 @@ class Reader {
         ok = false;
       }
     } else {
-      Error(entry.key_pos, owner + " has no references", "add references = \"table\"");
+      if (!typos.count("references")) Error(entry.key_pos, owner + " has no references", "add references = \"table\"");
       ok = false;
     }
     if (const toml::node* n = t->get("ref_columns")) {
@@ -629,13 +633,13 @@ class Reader {
       WrongType(*entry.node, owner, "an inline table", "write indexes." + entry.key + " = { columns = [\"a\"] }");
       return;
     }
-    CheckKeys(*t, kIndexKeys, owner);
+    const std::set<std::string> typos = CheckKeys(*t, kIndexKeys, owner);
     decl::Index idx;
     idx.name = entry.key;
     idx.pos = entry.key_pos;
     const toml::node* cols = t->get("columns");
     if (cols == nullptr) {
-      Error(entry.key_pos, owner + " has no columns", "add columns = [\"a\", \"b desc\"]");
+      if (!typos.count("columns")) Error(entry.key_pos, owner + " has no columns", "add columns = [\"a\", \"b desc\"]");
       return;
     }
     auto list = Strings(*cols, "columns of " + owner, "columns = [\"a\", \"b desc\"]");
@@ -683,19 +687,20 @@ class Reader {
     decl::Policy p;
     p.pos = Begin(node.source());
     p.name_pos = p.pos;
-    if (const toml::node* n = t->get("name")) {
-      p.name_pos = Begin(n->source());
-      if (auto s = String(*n, "policy name")) {
-        p.name = *s;
+    const toml::node* name = t->get("name");
+    if (name != nullptr && name->is_string()) p.name = name->as_string()->get();
+    const std::string owner = p.name.empty() ? "a policy of table " + Quote(dt.table.name)
+                                             : "policy " + Quote(p.name) + " of table " + Quote(dt.table.name);
+    const std::set<std::string> typos = CheckKeys(*t, kPolicyKeys, owner);
+    if (name != nullptr) {
+      p.name_pos = Begin(name->source());
+      if (String(*name, "the name of " + owner)) {
         Identifier(p.name, "policy name", p.name_pos, /*check_reserved=*/false);
       }
-    } else {
-      Error(p.pos, "a policy of table " + Quote(dt.table.name) + " has no name",
+    } else if (!typos.count("name")) {
+      Error(p.pos, owner + " has no name",
             "add name = \"...\", e.g. name = \"" + dt.table.name + "_select_own\"");
     }
-    const std::string owner = "policy " + Quote(p.name.empty() ? std::string("?") : p.name) + " of table " +
-                              Quote(dt.table.name);
-    CheckKeys(*t, kPolicyKeys, owner);
     bool commands_ok = ReadPolicyCommands(*t, owner, p);
     if (const toml::node* n = t->get("as")) {
       if (auto s = String(*n, "as of " + owner)) {
@@ -717,7 +722,7 @@ class Reader {
     if (const toml::node* n = t->get("check")) {
       if (auto s = String(*n, "check of " + owner, "write check = \"expression\"")) p.check_expr = ExprOf(*n, *s);
     }
-    if (commands_ok) CheckPolicyClauses(*t, owner, p);
+    if (commands_ok) CheckPolicyClauses(*t, owner, p, typos);
     dt.policies.push_back(std::move(p));
   }
 
@@ -779,7 +784,8 @@ class Reader {
 
   // Which clauses each command takes: select/delete filter existing rows (using); insert checks
   // new rows (check); update and all do both (check defaults to using).
-  void CheckPolicyClauses(const toml::table& t, const std::string& owner, const decl::Policy& p) {
+  void CheckPolicyClauses(const toml::table& t, const std::string& owner, const decl::Policy& p,
+                          const std::set<std::string>& typos) {
     auto has = [&](PolicyCommand c) { return std::find(p.commands.begin(), p.commands.end(), c) != p.commands.end(); };
     const bool takes_no_check = has(PolicyCommand::kSelect) || has(PolicyCommand::kDelete);
     const bool takes_no_using = has(PolicyCommand::kInsert);
@@ -796,11 +802,11 @@ class Reader {
       Error(p.using_key_pos, owner + " is for " + cmds + ": insert policies take no using",
             "using filters existing rows; an insert policy says which new rows are allowed with check = \"...\"");
     }
-    if (t.get("using") == nullptr && needs_using && !takes_no_using) {
+    if (t.get("using") == nullptr && needs_using && !takes_no_using && !typos.count("using")) {
       Error(p.pos, owner + " has no using: which existing rows it applies to",
             "add using = \"expression\" (e.g. using = \"user_id = auth.user_id()\")");
     }
-    if (t.get("check") == nullptr && takes_no_using) {
+    if (t.get("check") == nullptr && takes_no_using && !typos.count("check")) {
       Error(p.pos, owner + " has no check: which new rows may be inserted",
             "add check = \"expression\" (e.g. check = \"user_id = auth.user_id()\")");
     }
