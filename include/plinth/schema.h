@@ -207,10 +207,15 @@ struct AppConfig {
 };
 
 // Support objects that migrations install in the database (PostgreSQL functions in the
-// `plinth` and `auth` schemas; nothing on SQLite). Named by the capability that needs them.
+// `plinth` and `auth` schemas; on SQLite only the audit table). Named by the capability that
+// needs them.
 inline constexpr std::string_view kSupportTimestamps = "timestamps";    // touch updated_at
 inline constexpr std::string_view kSupportAppendOnly = "append_only";   // refuse update/delete
 inline constexpr std::string_view kSupportAuth = "auth";                // auth.tenant_id() …
+// The data runtime's system objects: the append-only audit table plinth_audit (both
+// dialects) and plinth.raise_if() (PostgreSQL). Required by every schema with a table.
+inline constexpr std::string_view kSupportAudit = "audit";
+inline constexpr std::string_view kAuditTable = "plinth_audit";
 
 struct Schema {
   AppConfig app;

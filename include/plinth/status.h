@@ -100,6 +100,9 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
+  // The value, or `fallback` when this holds an error.
+  template <typename U>
+  T value_or(U&& fallback) const& { return ok() ? value() : static_cast<T>(std::forward<U>(fallback)); }
 
  private:
   std::variant<T, Status> v_;

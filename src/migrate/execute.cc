@@ -79,7 +79,9 @@ ExecOutcome ExecuteMigrationScript(db::Connection& conn, const MigrationScript& 
   // outside a transaction or committed.
   int committed_steps = static_cast<int>(ms.steps_before);
   bool work_committed = false;
-  std::optional<int> tx_history;
+  // The steps_done the open transaction's history write records (when has_tx_history).
+  int tx_history = 0;
+  bool has_tx_history = false;
   bool tx_work = false;
   bool foreign_keys_off = false;
 
@@ -91,7 +93,7 @@ ExecOutcome ExecuteMigrationScript(db::Connection& conn, const MigrationScript& 
       const bool in_tx = conn.InTransaction();
       switch (s.kind) {
         case StatementKind::kBegin:
-          tx_history.reset();
+          has_tx_history = false;
           tx_work = false;
           break;
         case StatementKind::kWork:
@@ -100,14 +102,15 @@ ExecOutcome ExecuteMigrationScript(db::Connection& conn, const MigrationScript& 
         case StatementKind::kHistory:
           if (in_tx) {
             tx_history = s.steps_done;
+            has_tx_history = true;
           } else {
             committed_steps = s.steps_done;
           }
           break;
         case StatementKind::kCommit:
-          if (tx_history) committed_steps = *tx_history;
+          if (has_tx_history) committed_steps = tx_history;
           if (tx_work) work_committed = true;
-          tx_history.reset();
+          has_tx_history = false;
           tx_work = false;
           break;
         case StatementKind::kForeignKeys:

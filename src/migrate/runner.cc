@@ -221,6 +221,30 @@ Result<size_t> ParseRelative(std::string_view target) {
 // never reached in practice.
 constexpr int kMaxReplans = 10000;
 
+bool SameHistory(const std::vector<HistoryRow>& a, const std::vector<HistoryRow>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].version != b[i].version || a[i].checksum != b[i].checksum || a[i].steps_done != b[i].steps_done ||
+        a[i].steps_total != b[i].steps_total) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Called with each history read of a run: a re-plan happens only when a guard found that another
+// process changed the history, so a history identical to the previous read means the guard
+// itself is wrong. Failing then beats looping.
+Status CheckProgress(std::optional<std::vector<HistoryRow>>& previous, const std::vector<HistoryRow>& now) {
+  if (previous && SameHistory(*previous, now)) {
+    return Status(Code::kInternal,
+                  "a migration's guard failed although the history did not change (a bug in plinth); nothing "
+                  "more was run. `plinth migrate status` shows where the database stands");
+  }
+  previous = now;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<RunReport> Up(const db::Url& url, const std::vector<migrate::Migration>& migrations, std::string_view target,
@@ -229,8 +253,10 @@ Result<RunReport> Up(const db::Url& url, const std::vector<migrate::Migration>& 
   PLINTH_ASSIGN_OR_RETURN(Session s, OpenSession(url, opts, /*take_lock=*/true, /*create=*/true));
   PLINTH_RETURN_IF_ERROR(CreateHistoryTable(s, opts));
   RunReport report;
+  std::optional<std::vector<HistoryRow>> previous_read;
   for (int attempt = 0; attempt < kMaxReplans; ++attempt) {
     PLINTH_ASSIGN_OR_RETURN(std::vector<HistoryRow> history, internal::ReadHistoryRows(*s.conn, opts));
+    PLINTH_RETURN_IF_ERROR(CheckProgress(previous_read, history));
     Analysis a = internal::Analyze(std::move(history), migrations, opts.allow_changed);
     if (attempt == 0) {
       report.from_version = CurrentVersion(a);
@@ -296,8 +322,10 @@ Result<RunReport> Down(const db::Url& url, const std::vector<migrate::Migration>
   PLINTH_ASSIGN_OR_RETURN(Session s, OpenSession(url, opts, /*take_lock=*/true, /*create=*/false));
   RunReport report;
   std::optional<size_t> target_count = absolute;
+  std::optional<std::vector<HistoryRow>> previous_read;
   for (int attempt = 0; attempt < kMaxReplans; ++attempt) {
     PLINTH_ASSIGN_OR_RETURN(std::vector<HistoryRow> history, internal::ReadHistoryRows(*s.conn, opts));
+    PLINTH_RETURN_IF_ERROR(CheckProgress(previous_read, history));
     Analysis a = internal::Analyze(std::move(history), migrations, opts.allow_changed);
     if (attempt == 0) {
       report.from_version = CurrentVersion(a);

@@ -157,14 +157,20 @@ std::string VersionWhere(const migrate::Migration& m) { return " WHERE version =
 // The guard: the history row is still what this script assumes.
 std::string GuardSql(const MigrationScriptInput& in) {
   const migrate::Migration& m = *in.migration;
-  if (in.steps_before == 0) return "SELECT count(*) = 0 FROM " + Table() + VersionWhere(m);
+  // Up from nothing: no row yet. Otherwise (resuming, or rolling back, whatever steps_done
+  // is — a migration whose plan has no step on this database records 0 of 0) the row as read.
+  if (in.direction == Direction::kUp && in.steps_before == 0) {
+    return "SELECT count(*) = 0 FROM " + Table() + VersionWhere(m);
+  }
   return "SELECT count(*) = 1 FROM " + Table() + VersionWhere(m) +
          " AND steps_done = " + std::to_string(in.steps_before);
 }
 
 std::string GuardFailure(const MigrationScriptInput& in) {
   const migrate::Migration& m = *in.migration;
-  if (in.steps_before == 0) return "migration " + m.version + " was applied by another process meanwhile";
+  if (in.direction == Direction::kUp && in.steps_before == 0) {
+    return "migration " + m.version + " was applied by another process meanwhile";
+  }
   return "the history row of migration " + m.version + " changed since it was read (another process)";
 }
 

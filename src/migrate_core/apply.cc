@@ -27,7 +27,7 @@ namespace {
 
 // Support component names an install_support may use.
 constexpr std::string_view kSupportComponents[] = {schema::kSupportTimestamps, schema::kSupportAppendOnly,
-                                                   schema::kSupportAuth};
+                                                   schema::kSupportAuth, schema::kSupportAudit};
 // The column the timestamps trigger maintains.
 constexpr std::string_view kUpdatedAtColumn = "updated_at";
 
@@ -855,7 +855,7 @@ Status Applier::AlterPolicy() {
 
 Status Applier::InstallSupport() {
   if (std::find(std::begin(kSupportComponents), std::end(kSupportComponents), op_.name) == std::end(kSupportComponents)) {
-    return Fail("unknown support component " + Quote(op_.name) + " (expected timestamps, append_only or auth)",
+    return Fail("unknown support component " + Quote(op_.name) + " (expected timestamps, append_only, auth or audit)",
                 Code::kInvalidArgument);
   }
   if (s_.support.count(op_.name)) return Fail("support component " + op_.name + " is already installed");

@@ -227,6 +227,7 @@ std::set<std::string> RequiredSupport(const Schema& s) {
     if (t.options.append_only) out.insert(std::string(kSupportAppendOnly));
     if (!t.policies.empty()) out.insert(std::string(kSupportAuth));
   }
+  if (!s.tables.empty()) out.insert(std::string(kSupportAudit));
   return out;
 }
 

@@ -66,6 +66,11 @@ std::optional<NameProblem> CheckIdentifier(std::string_view name, std::string_vi
       if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) c = '_';
     }
     if (!fixed.empty() && std::isdigit(static_cast<unsigned char>(fixed[0]))) fixed = "_" + fixed;
+    // The suggestion must itself be usable ('Order' → 'orders', not the keyword 'order').
+    if (check_reserved && IsReservedName(fixed) && !StartsWith(fixed, "plinth_") && !StartsWith(fixed, "sqlite_") &&
+        !StartsWith(fixed, "pg_")) {
+      fixed += "s";
+    }
     return NameProblem{std::string(what) + " " + quoted +
                            " is not a valid identifier: use lower-case letters, digits and '_', not starting with a digit",
                        "rename it, e.g. '" + fixed + "'"};

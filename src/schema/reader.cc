@@ -14,7 +14,8 @@ namespace plinth::schema {
 namespace {
 
 // The keys each part of the file may hold.
-const std::vector<std::string> kRootKeys = {"app", "enum", "table"};
+// [auth] is read and validated by the auth layer (plinth/auth.h, LoadAuthConfig).
+const std::vector<std::string> kRootKeys = {"app", "enum", "table", "auth"};
 const std::vector<std::string> kAppKeys = {"name", "tenants", "tenant_column"};
 const std::vector<std::string> kEnumKeys = {"values", "renamed_from", "renamed_values"};
 const std::vector<std::string> kTableKeys = {"columns",       "primary_key", "unique",      "checks",   "foreign_keys",
@@ -77,7 +78,7 @@ class Reader {
 
   decl::Schema Read(const toml::table& root) {
     decl::Schema out;
-    CheckKeys(root, kRootKeys, "the schema file", "the top level holds [app], [enum.NAME] and [table.NAME]");
+    CheckKeys(root, kRootKeys, "the schema file", "the top level holds [app], [enum.NAME], [table.NAME] and [auth]");
     if (const toml::node* app = root.get("app")) {
       ReadApp(*app, out);
     } else {

@@ -301,6 +301,7 @@ std::vector<std::string> SupportFunctions(std::string_view component) {
   if (component == schema::kSupportAuth) {
     return {"auth.has_permission", "auth.has_role", "auth.role", "auth.tenant_id", "auth.user_id"};
   }
+  if (component == schema::kSupportAudit) return {"plinth.audit_refuse_change", "plinth.raise_if"};
   return {};
 }
 

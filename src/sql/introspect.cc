@@ -40,9 +40,9 @@ Result<db::QueryResult> Run(db::Connection& conn, std::string_view what, std::st
   return r;
 }
 
-// Tables in `public` that plinth manages (the history table excluded).
+// Tables in `public` that plinth manages (the history and audit tables excluded).
 constexpr std::string_view kPgTableFilter =
-    "n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname <> 'plinth_migrations'";
+    "n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname NOT IN ('plinth_migrations', 'plinth_audit')";
 
 std::string PgQuery(std::string_view select_from, std::string_view extra_where = {},
                     std::string_view order = {}) {
@@ -169,9 +169,9 @@ Result<Catalog> IntrospectPostgres(db::Connection& conn) {
 
 namespace {
 
-// Tables plinth manages: not SQLite's own, not the history table, not a rebuild in progress.
+// Tables plinth manages: not SQLite's own, not the history or audit table, not a rebuild in progress.
 constexpr std::string_view kSqliteTableFilter =
-    "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name <> 'plinth_migrations' "
+    "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name NOT IN ('plinth_migrations', 'plinth_audit') "
     "AND m.name NOT LIKE '\\_plinth\\_%' ESCAPE '\\'";
 
 struct Token {

@@ -271,6 +271,72 @@ std::string DropSchemaIfEmpty(std::string_view schema_name) {
          "; EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END " + std::string(kBodyTag);
 }
 
+// The data runtime's objects (schema::kSupportAudit, docs/policies.md "Audit"): the append-only
+// audit table with row security (a tenant reads and writes only its own rows; the runtime
+// inserts one row per write in the write's transaction), and plinth.raise_if(), which lets a
+// statement fail its batch (a write of a transaction that found no row).
+std::vector<std::string> AuditSupport() {
+  const std::string table = Ident(schema::kAuditTable);
+  const std::string tag(kBodyTag);
+  // The tenant of the batch, read once per statement (the auth.tenant_id() form without
+  // depending on the auth component).
+  const std::string tenant = "(SELECT nullif(current_setting('plinth.tenant_id', true), '')::uuid)";
+  return {
+      "CREATE SCHEMA IF NOT EXISTS plinth",
+      "CREATE TABLE " + table +
+          " (\"seq\" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+          "\"at\" timestamp with time zone NOT NULL DEFAULT now(), "
+          "\"tenant_id\" uuid, \"principal_kind\" text NOT NULL, \"user_id\" uuid, \"credential_id\" text, "
+          "\"action\" text NOT NULL, \"table_name\" text NOT NULL, \"row_key\" text, "
+          "\"changes\" jsonb NOT NULL DEFAULT '{}'::jsonb, \"reason\" text, \"request_id\" text, "
+          "\"ip\" text, \"user_agent\" text, "
+          // Reserved for the hash chain (NULL until it is sealed).
+          "\"prev_hash\" bytea, \"hash\" bytea)",
+      "CREATE INDEX \"plinth_audit_by_tenant\" ON " + table + " (\"tenant_id\", \"seq\")",
+      "CREATE OR REPLACE FUNCTION plinth.audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS " + tag +
+          "\nBEGIN\n"
+          "  RAISE EXCEPTION 'table % is append-only: audit rows cannot be updated or deleted', TG_TABLE_NAME\n"
+          "    USING ERRCODE = 'P0001',\n"
+          "          DETAIL = format('%s refused by trigger %s', TG_OP, TG_NAME),\n"
+          "          SCHEMA = TG_TABLE_SCHEMA, TABLE = TG_TABLE_NAME;\n"
+          "END\n" + tag,
+      "CREATE TRIGGER \"plinth_audit_refuse_change\" BEFORE UPDATE OR DELETE ON " + table +
+          " FOR EACH ROW EXECUTE FUNCTION plinth.audit_refuse_change()",
+      "CREATE TRIGGER \"plinth_audit_refuse_truncate\" BEFORE TRUNCATE ON " + table +
+          " FOR EACH STATEMENT EXECUTE FUNCTION plinth.audit_refuse_change()",
+      "CREATE OR REPLACE FUNCTION plinth.raise_if(failed boolean, sqlstate text, message text) RETURNS boolean "
+      "LANGUAGE plpgsql VOLATILE AS " + tag +
+          "\nBEGIN\n"
+          "  IF failed THEN\n"
+          "    RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message;\n"
+          "  END IF;\n"
+          "  RETURN false;\n"
+          "END\n" + tag,
+      "ALTER TABLE " + table + " ENABLE ROW LEVEL SECURITY",
+      "ALTER TABLE " + table + " FORCE ROW LEVEL SECURITY",
+      "CREATE POLICY \"plinth_audit_insert\" ON " + table + " AS PERMISSIVE FOR INSERT WITH CHECK (\"tenant_id\" IS NOT DISTINCT FROM " +
+          tenant + ")",
+      "CREATE POLICY \"plinth_audit_select\" ON " + table + " AS PERMISSIVE FOR SELECT USING (\"tenant_id\" = " + tenant + ")",
+      // Append-only for every role but the owner: the owner's default privileges (plinth roles)
+      // grant the runtime role full DML on new tables. The audit table keeps INSERT and SELECT,
+      // the migration history (created by the runner before this) SELECT only.
+      "REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON " + table + " FROM PUBLIC",
+      "DO " + tag +
+          "\nDECLARE g record;\nBEGIN\n"
+          "  FOR g IN SELECT DISTINCT table_name, grantee FROM information_schema.role_table_grants\n"
+          "           WHERE table_schema = current_schema() AND table_name IN ('plinth_audit', 'plinth_migrations')\n"
+          "             AND grantee NOT IN (current_user, 'PUBLIC')\n"
+          "             AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER') LOOP\n"
+          "    IF g.table_name = 'plinth_audit' THEN\n"
+          "      EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON plinth_audit FROM %I', g.grantee);\n"
+          "    ELSE\n"
+          "      EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON plinth_migrations FROM %I', g.grantee);\n"
+          "    END IF;\n"
+          "  END LOOP;\n"
+          "END\n" + tag,
+  };
+}
+
 Result<std::vector<std::string>> InstallSupport(std::string_view component) {
   if (component == schema::kSupportTimestamps) {
     return std::vector<std::string>{
@@ -313,6 +379,7 @@ Result<std::vector<std::string>> InstallSupport(std::string_view component) {
                     "true), ''), ',')), false)"),
     };
   }
+  if (component == schema::kSupportAudit) return AuditSupport();
   return Status(Code::kInvalidArgument, "unknown support component '" + std::string(component) + "'");
 }
 
@@ -328,6 +395,11 @@ Result<std::vector<std::string>> RemoveSupport(std::string_view component) {
         "DROP FUNCTION auth.has_permission(text, text)", "DROP FUNCTION auth.has_role(text)",
         "DROP FUNCTION auth.role()", "DROP FUNCTION auth.user_id()", "DROP FUNCTION auth.tenant_id()",
         DropSchemaIfEmpty("auth")};
+  }
+  if (component == schema::kSupportAudit) {
+    return std::vector<std::string>{"DROP TABLE " + Ident(schema::kAuditTable),
+                                    "DROP FUNCTION plinth.audit_refuse_change()",
+                                    "DROP FUNCTION plinth.raise_if(boolean, text, text)", DropSchemaIfEmpty("plinth")};
   }
   return Status(Code::kInvalidArgument, "unknown support component '" + std::string(component) + "'");
 }

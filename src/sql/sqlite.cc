@@ -509,6 +509,26 @@ Result<std::string> SqliteCreateTableStatement(const schema::Schema& s, const sc
   return sql + "\n)";
 }
 
+// The data runtime's audit table (schema::kSupportAudit): append-only by triggers; the runtime
+// writes one row per write in the write's transaction and shows a tenant only its own rows.
+static std::vector<std::string> SqliteAuditSupport() {
+  const std::string table = Ident(schema::kAuditTable);
+  const std::string message = Literal("table plinth_audit is append-only: audit rows cannot be updated or deleted");
+  return {
+      "CREATE TABLE " + table +
+          " (\"seq\" INTEGER PRIMARY KEY AUTOINCREMENT, \"at\" TEXT NOT NULL DEFAULT (" + std::string(kNowSql) +
+          "), \"tenant_id\" TEXT, \"principal_kind\" TEXT NOT NULL, \"user_id\" TEXT, \"credential_id\" TEXT, "
+          "\"action\" TEXT NOT NULL, \"table_name\" TEXT NOT NULL, \"row_key\" TEXT, "
+          "\"changes\" TEXT NOT NULL DEFAULT '{}', \"reason\" TEXT, \"request_id\" TEXT, \"ip\" TEXT, "
+          "\"user_agent\" TEXT, \"prev_hash\" BLOB, \"hash\" BLOB)",
+      "CREATE INDEX \"plinth_audit_by_tenant\" ON " + table + " (\"tenant_id\", \"seq\")",
+      "CREATE TRIGGER \"plinth_audit_refuse_update\" BEFORE UPDATE ON " + table +
+          " FOR EACH ROW BEGIN SELECT RAISE(ABORT, " + message + "); END",
+      "CREATE TRIGGER \"plinth_audit_refuse_delete\" BEFORE DELETE ON " + table +
+          " FOR EACH ROW BEGIN SELECT RAISE(ABORT, " + message + "); END",
+  };
+}
+
 Result<OpOutput> RenderSqliteOp(const OpInput& in) {
   const Op& op = in.op;
   OpOutput out;
@@ -636,11 +656,15 @@ Result<OpOutput> RenderSqliteOp(const OpInput& in) {
       tx(std::move(sql));
       break;
     }
+    case OpKind::kInstallSupport:
+      if (op.name == schema::kSupportAudit) tx(SqliteAuditSupport());
+      break;  // the other components are PostgreSQL functions
+    case OpKind::kRemoveSupport:
+      if (op.name == schema::kSupportAudit) tx({"DROP TABLE " + Ident(schema::kAuditTable)});
+      break;
     case OpKind::kCreatePolicy:
     case OpKind::kDropPolicy:
     case OpKind::kAlterPolicy:
-    case OpKind::kInstallSupport:
-    case OpKind::kRemoveSupport:
       break;  // enforced by plinth's runtime on SQLite; nothing in the database
     case OpKind::kRawSql:
       if (!Trim(op.sql_sqlite).empty()) tx({op.sql_sqlite});

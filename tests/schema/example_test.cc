@@ -198,7 +198,7 @@ TEST_F(DocumentsAppTest, AppendOnlyAuditLog) {
 
 TEST_F(DocumentsAppTest, SupportObjects) {
   EXPECT_EQ(schema_.support, (std::set<std::string>{std::string(kSupportTimestamps), std::string(kSupportAppendOnly),
-                                                    std::string(kSupportAuth)}));
+                                                    std::string(kSupportAuth), std::string(kSupportAudit)}));
   EXPECT_EQ(schema_.support, RequiredSupport(schema_));
 }
 

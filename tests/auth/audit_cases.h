@@ -1,0 +1,202 @@
+// tests/auth/audit_cases.h — the audit chain's cases, run on SQLite (audit_chain_test.cc) and
+// PostgreSQL (audit_chain_pgtest.cc): sealing, verification of an intact log, a superuser's
+// edit, deletion, reordering and insertion each reported at the right row, sequence gaps and
+// out-of-order commits, external checkpoints, and the append-only protection of audit rows.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "auth/harness.h"
+#include "plinth/auth_audit.h"
+
+namespace plinth::testing {
+
+inline const std::string kTenantA = "0000000a-0000-4000-8000-000000000001";
+inline const std::string kTenantB = "0000000b-0000-4000-8000-000000000002";
+
+// An audit row as the data runtime writes one (as the database administrator here).
+inline void AddAuditRow(db::Connection& c, int n, const std::string& tenant = kTenantA) {
+  const bool pg = c.backend() == db::Backend::kPostgres;
+  const std::string sql = pg ? "INSERT INTO plinth_audit (tenant_id, principal_kind, user_id, action, table_name, row_key, changes) "
+                               "VALUES ($1::uuid, 'user', NULL, 'insert', 'notes', $2, $3::jsonb)"
+                             : "INSERT INTO plinth_audit (tenant_id, principal_kind, user_id, action, table_name, row_key, changes) "
+                               "VALUES (?1, 'user', NULL, 'insert', 'notes', ?2, ?3)";
+  auto r = c.Query(sql, {tenant, "row-" + std::to_string(n), "{\"body\":\"note " + std::to_string(n) + "\"}"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+// Lets the superuser change audit rows (what someone bypassing plinth does).
+inline void Unprotect(db::Connection& c) {
+  if (c.backend() == db::Backend::kPostgres) {
+    Exec(c, "SET session_replication_role = replica");
+  } else {
+    Exec(c, "DROP TRIGGER plinth_audit_refuse_update");
+    Exec(c, "DROP TRIGGER plinth_audit_refuse_delete");
+  }
+}
+
+inline audit::VerifyReport MustVerify(db::Connection& c, const audit::VerifyOptions& o = {}) {
+  auto r = audit::Verify(c, o);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : audit::VerifyReport{};
+}
+
+inline audit::SealReport MustSeal(db::Connection& c, const audit::SealOptions& o = {}) {
+  auto r = audit::Seal(c, o);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : audit::SealReport{};
+}
+
+// The connection the sealer runs on: the runtime role on PostgreSQL (it may seal, but cannot
+// read other tenants' rows), the file on SQLite.
+inline std::unique_ptr<db::Connection> Sealer(const AuthDb& d) { return d.pg() ? d.Runtime() : d.Admin(); }
+// The verifier: the admin role (BYPASSRLS) on PostgreSQL.
+inline std::unique_ptr<db::Connection> Verifier(const AuthDb& d) { return d.pg() ? d.Definer() : d.Admin(); }
+
+inline void CaseIntactChain(const std::string& backend) {
+  AuthDb d(backend, "tenants.toml");
+  ASSERT_TRUE(d.ok());
+  auto admin = d.Admin();
+  for (int i = 1; i <= 25; ++i) AddAuditRow(*admin, i, i % 2 ? kTenantA : kTenantB);
+  auto sealer = Sealer(d);
+  if (d.pg()) {
+    // The runtime role sees no audit row without a tenant, yet seals them all.
+    EXPECT_EQ(One(*sealer, "SELECT count(*) FROM plinth_audit"), "0");
+  }
+  audit::SealOptions so;
+  so.max_rows = 10;
+  auto all = audit::SealAll(*sealer, so);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->rows, 25);
+  EXPECT_EQ(all->head_pos, 25);
+  EXPECT_EQ(all->head_hash.size(), 64u);
+  // Nothing new: a run seals nothing and keeps the head.
+  audit::SealReport again = MustSeal(*sealer);
+  EXPECT_EQ(again.rows, 0);
+  EXPECT_EQ(again.head_hash, all->head_hash);
+  auto verifier = Verifier(d);
+  audit::VerifyReport v = MustVerify(*verifier);
+  EXPECT_TRUE(v.ok()) << (v.first ? v.first->message : "");
+  EXPECT_EQ(v.rows_checked, 25);
+  EXPECT_EQ(v.seals_checked, 3);
+  EXPECT_EQ(v.unsealed, 0);
+  // Rows after the last seal are pending, not a finding.
+  AddAuditRow(*admin, 26);
+  v = MustVerify(*verifier);
+  EXPECT_TRUE(v.ok());
+  EXPECT_EQ(v.unsealed, 1);
+  // A checkpoint recorded outside the database matches.
+  audit::VerifyOptions vo;
+  vo.checkpoints = {{all->head_pos, all->head_hash}};
+  EXPECT_TRUE(MustVerify(*verifier, vo).ok());
+}
+
+inline std::unique_ptr<AuthDb> SealedLog(const std::string& backend, int rows) {
+  auto d = std::make_unique<AuthDb>(backend, "tenants.toml");
+  if (!d->ok()) return nullptr;
+  auto admin = d->Admin();
+  for (int i = 1; i <= rows; ++i) AddAuditRow(*admin, i);
+  auto sealer = Sealer(*d);
+  auto r = audit::SealAll(*sealer);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return d;
+}
+
+inline void CaseEditFound(const std::string& backend) {
+  auto d = SealedLog(backend, 10);
+  ASSERT_TRUE(d);
+  auto admin = d->Admin();
+  Unprotect(*admin);
+  // One byte of row 7's changes.
+  Exec(*admin, d->pg() ? "UPDATE plinth_audit SET changes = '{\"body\":\"note X\"}'::jsonb WHERE seq = 7"
+                       : "UPDATE plinth_audit SET changes = '{\"body\":\"note X\"}' WHERE seq = 7");
+  audit::VerifyReport v = MustVerify(*Verifier(*d));
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.first->kind, audit::FindingKind::kAltered);
+  EXPECT_EQ(v.first->seq, 7);
+  EXPECT_EQ(v.first->pos, 7);
+}
+
+inline void CaseDeletionFound(const std::string& backend) {
+  auto d = SealedLog(backend, 10);
+  ASSERT_TRUE(d);
+  auto admin = d->Admin();
+  Unprotect(*admin);
+  Exec(*admin, "DELETE FROM plinth_audit WHERE seq = 4");
+  audit::VerifyReport v = MustVerify(*Verifier(*d));
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.first->kind, audit::FindingKind::kMissing);
+  EXPECT_EQ(v.first->seq, 4);
+}
+
+inline void CaseReorderFound(const std::string& backend) {
+  auto d = SealedLog(backend, 10);
+  ASSERT_TRUE(d);
+  auto admin = d->Admin();
+  Unprotect(*admin);
+  // Swap rows 5 and 6: each takes the other's content (the seqs stay in place).
+  if (d->pg()) {
+    Exec(*admin,
+         "UPDATE plinth_audit a SET row_key = b.row_key, changes = b.changes FROM plinth_audit b "
+         "WHERE (a.seq, b.seq) IN ((5, 6), (6, 5))");
+  } else {
+    Exec(*admin, "CREATE TEMP TABLE swap AS SELECT seq, row_key, changes FROM plinth_audit WHERE seq IN (5, 6)");
+    Exec(*admin,
+         "UPDATE plinth_audit SET row_key = (SELECT row_key FROM swap WHERE swap.seq = 11 - plinth_audit.seq), "
+         "changes = (SELECT changes FROM swap WHERE swap.seq = 11 - plinth_audit.seq) WHERE seq IN (5, 6)");
+  }
+  EXPECT_EQ(One(*admin, "SELECT row_key FROM plinth_audit WHERE seq = 5"), "row-6");
+  audit::VerifyReport v = MustVerify(*Verifier(*d));
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.first->kind, audit::FindingKind::kAltered);
+  EXPECT_EQ(v.first->seq, 5);
+}
+
+inline void CaseTailTruncationNeedsCheckpoint(const std::string& backend) {
+  auto d = SealedLog(backend, 10);
+  ASSERT_TRUE(d);
+  auto verifier = Verifier(*d);
+  auto head = MustSeal(*Sealer(*d));  // nothing new; reports the head
+  ASSERT_EQ(head.head_pos, 10);
+  auto cps = audit::ParseCheckpoints(audit::FormatCheckpoint(head));
+  ASSERT_TRUE(cps.ok());
+  auto admin = d->Admin();
+  Unprotect(*admin);
+  // A careful superuser removes the last three rows together with their chain entries and the
+  // seal: the database alone looks consistent…
+  Exec(*admin, "DELETE FROM plinth_audit WHERE seq > 7");
+  Exec(*admin, "DELETE FROM plinth_audit_chain WHERE pos > 7");
+  Exec(*admin, "DELETE FROM plinth_audit_seals");
+  EXPECT_TRUE(MustVerify(*verifier).ok());
+  // … but not to the checkpoint kept outside it.
+  audit::VerifyOptions vo;
+  vo.checkpoints = *cps;
+  audit::VerifyReport v = MustVerify(*verifier, vo);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.first->kind, audit::FindingKind::kCheckpointMismatch);
+  EXPECT_EQ(v.first->pos, 10);
+}
+
+// A superuser who also recomputes the stored link of the row he edited is caught at the next
+// link, and by the seal.
+inline void CaseRecomputedLinkFound(const std::string& backend) {
+  auto d = SealedLog(backend, 6);
+  ASSERT_TRUE(d);
+  auto admin = d->Admin();
+  Unprotect(*admin);
+  Exec(*admin, "UPDATE plinth_audit SET row_key = 'forged' WHERE seq = 3");
+  Exec(*admin, "UPDATE plinth_audit_chain SET hash = '" + std::string(64, 'a') + "' WHERE pos = 3");
+  audit::VerifyReport v = MustVerify(*Verifier(*d));
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.first->seq, 3);
+}
+
+}  // namespace plinth::testing
+
+#define PLINTH_AUDIT_CHAIN_TESTS(Suite, backend)                                             \
+  TEST(Suite, IntactChainVerifies) { ::plinth::testing::CaseIntactChain(backend); }          \
+  TEST(Suite, EditedRowIsFound) { ::plinth::testing::CaseEditFound(backend); }               \
+  TEST(Suite, DeletedRowIsFound) { ::plinth::testing::CaseDeletionFound(backend); }          \
+  TEST(Suite, ReorderedRowsAreFound) { ::plinth::testing::CaseReorderFound(backend); }       \
+  TEST(Suite, RecomputedLinkIsFound) { ::plinth::testing::CaseRecomputedLinkFound(backend); } \
+  TEST(Suite, TailTruncationFoundByCheckpoint) { ::plinth::testing::CaseTailTruncationNeedsCheckpoint(backend); }
