@@ -12,6 +12,7 @@
 //   pgbench so that load from elsewhere on the machine hits both alike; ratios are per round,
 //   and a CPU-per-transaction ratio is printed beside the wall-clock one.
 // Prints "RUNTIME read rps=…", "PGBENCH read tps=…", the same for write, and "RATIO …".
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -141,9 +142,16 @@ std::unique_ptr<Connection> ConnectOrDie(const std::string& url_text) {
 double TicksToSeconds(unsigned long long ticks) { return static_cast<double>(ticks) / ::sysconf(_SC_CLK_TCK); }
 
 // Fields 14-17 of /proc/PID/stat: utime, stime, cutime, cstime; and field 4, ppid.
+// A process may end while it is read (ESRCH): that is "no figures", not an error.
 bool ReadStat(int pid, int* ppid, unsigned long long* self, unsigned long long* children) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  const std::string text(buf, static_cast<size_t>(n));
   size_t close = text.rfind(')');
   if (close == std::string::npos) return false;
   std::istringstream rest(text.substr(close + 2));
@@ -196,6 +204,8 @@ struct Figures {
   double p50_ms = 0, p99_ms = 0;
   double client_cpu_s = 0, server_cpu_s = 0;
   double CpuPerTxUs() const { return transactions ? (client_cpu_s + server_cpu_s) * 1e6 / transactions : 0; }
+  double ClientCpuPerTxUs() const { return transactions ? client_cpu_s * 1e6 / transactions : 0; }
+  double ServerCpuPerTxUs() const { return transactions ? server_cpu_s * 1e6 / transactions : 0; }
 };
 
 
@@ -373,7 +383,8 @@ Figures RunPgbench(const std::string& app_url, bool write, int seconds, int post
   FILE* f = std::fopen(script.c_str(), "w");
   if (!f) Die("cannot write " + script);
   std::fprintf(f, "\\set t random(1, %d)\n\\set i random(1, %d)\n\\startpipeline\n", kTenants, kRowsPerTenant);
-  const std::string tenant = Fmt(kTenantSql, ":t");
+  // pgbench -M prepared binds :t and :i as parameters of unknown type: cast them for to_hex.
+  const std::string tenant = Fmt(kTenantSql, ":t::int");
   std::fprintf(f, "SELECT set_config('plinth.tenant_id', %s, true);\n", tenant.c_str());
   if (write) {
     std::fprintf(f,
@@ -386,7 +397,7 @@ Figures RunPgbench(const std::string& app_url, bool write, int seconds, int post
     std::fprintf(f,
                  "SELECT tenant_id, id, user_id, title, content_hash, metadata, created_at, updated_at FROM documents "
                  "WHERE tenant_id = %s::uuid AND id = %s::uuid;\n",
-                 tenant.c_str(), Fmt(kRowSql, ":t", ":i").c_str());
+                 tenant.c_str(), Fmt(kRowSql, ":t::int", ":i::int").c_str());
   }
   std::fprintf(f, "\\endpipeline\n");
   std::fclose(f);
@@ -455,9 +466,10 @@ int main(int argc, char** argv) {
       p99.push_back(f.p99_ms);
       cpu_ours.push_back(f.CpuPerTxUs());
       cpu_floor.push_back(g.CpuPerTxUs());
-      std::printf("  round %d %s: runtime %.0f/s (p50 %.2f ms, p99 %.2f ms; CPU/tx %.1f us), pgbench %.0f tps "
-                  "(CPU/tx %.1f us)\n",
-                  r + 1, what, f.per_second, f.p50_ms, f.p99_ms, f.CpuPerTxUs(), g.per_second, g.CpuPerTxUs());
+      std::printf("  round %d %s: runtime %.0f/s (p50 %.2f ms, p99 %.2f ms; CPU/tx %.1f us = client %.1f + server %.1f), "
+                  "pgbench %.0f tps (CPU/tx %.1f us = client %.1f + server %.1f)\n",
+                  r + 1, what, f.per_second, f.p50_ms, f.p99_ms, f.CpuPerTxUs(), f.ClientCpuPerTxUs(), f.ServerCpuPerTxUs(),
+                  g.per_second, g.CpuPerTxUs(), g.ClientCpuPerTxUs(), g.ServerCpuPerTxUs());
       std::fflush(stdout);
     }
     std::printf("RUNTIME %s rps=%.0f p50_ms=%.2f p99_ms=%.2f cpu_per_tx_us=%.1f (medians)\n", what, Median(ours),

@@ -11,6 +11,10 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm: the OpenAPI validation check (tests/api/validate_openapi.sh). Checked by command,
+# since a nodejs build that bundles npm satisfies it without Debian's npm package.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "plinth: installing ${missing[*]}" >&2
 sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo

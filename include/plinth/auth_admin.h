@@ -24,9 +24,11 @@
 //   kFailedPrecondition naming the key, never garbage data later.
 // - RotateKeys re-encrypts, table by table and in primary-key order, every value not under the
 //   current key, in batches of `batch_size` rows each committed on its own: interrupting it
-//   loses at most the batch in flight, rerunning resumes (rows already under the current key
-//   are skipped — Keyring::NeedsReencrypt — so progress is derivable from the data itself), and
-//   a second run changes nothing.
+//   (or stopping it with max_batches) loses at most the batch in flight, rerunning resumes (the
+//   query reads only rows with a value whose blob does not start with the current key's
+//   Keyring::BlobPrefix, so progress is derivable from the data itself), and a second run
+//   changes nothing. RotateReport::rows_scanned counts the rows read, i.e. those that needed
+//   work.
 // - Seeding (ApplySeedFile): see docs/security.md "Seeding" for the seed.toml format. Rows are
 //   matched by their natural key; a missing row is inserted, an existing row is left as it is
 //   (values are not overwritten unless the seed says `update = true`), so a second run changes

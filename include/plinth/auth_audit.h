@@ -33,12 +33,13 @@
 //   (and finds a truncated tail).
 //
 // Thread-safety: functions are reentrant; each works on the connection it is given (one thread
-// at a time, as db::Connection requires).
+// at a time, as db::Connection requires). BackgroundSealer is safe to use from any thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +78,44 @@ Result<SealReport> Seal(db::Connection& conn, const SealOptions& options = {});
 
 // Runs Seal until a run seals fewer than max_rows rows.
 Result<SealReport> SealAll(db::Connection& conn, const SealOptions& options = {});
+
+// The server's sealer: SealAll every `interval` on a thread and a connection of its own (never
+// an I/O thread). PostgreSQL: connect with the runtime role's URL (EXECUTE on
+// plinth_auth.audit_seal is granted to it by InstallChain); SQLite: the app's file (the chain
+// tables are created when missing; sealing takes BEGIN IMMEDIATE briefly). A failed run (the
+// database restarting, a lock timeout) is reported to `on_error` and retried at the next
+// interval on a fresh connection; nothing is lost, since the rows wait in plinth_audit.
+struct SealerOptions {
+  std::chrono::milliseconds interval{5000};
+  SealOptions seal;
+  std::function<void(const Status&)> on_error;  // called on the sealer's thread
+};
+
+class BackgroundSealer {
+ public:
+  // Connects once (a wrong URL or missing chain fails here) and starts the thread.
+  static Result<std::unique_ptr<BackgroundSealer>> Start(const db::Url& url, SealerOptions options = {});
+  // Stops: waits for a run in progress, then runs a last SealAll so rows committed before the
+  // server stopped are chained.
+  ~BackgroundSealer();
+  BackgroundSealer(const BackgroundSealer&) = delete;
+  BackgroundSealer& operator=(const BackgroundSealer&) = delete;
+
+  void Stop();
+  // Seals now (and waits for it); for tests and for shutdown.
+  Result<SealReport> SealNow();
+
+  struct Stats {
+    uint64_t runs = 0, failures = 0, rows_sealed = 0;
+    int64_t head_pos = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  explicit BackgroundSealer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 enum class FindingKind : unsigned char {
   kAltered,             // the row's content (or its place: reordered rows) no longer matches its link

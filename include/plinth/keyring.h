@@ -85,6 +85,9 @@ class Keyring {
   Result<std::string> Decrypt(std::string_view blob, std::string_view aad) const;
   // The key id a blob names; kDataLoss when the header is malformed.
   static Result<std::string> KeyIdOf(std::string_view blob);
+  // The bytes every blob under `key_id` starts with (format version, id length, id): lets a
+  // database query find the values not under a key without reading them all.
+  static std::string BlobPrefix(std::string_view key_id);
   // True when the blob is not under the current key (also when its header is malformed, so a
   // rotation job surfaces it through Reencrypt's error).
   bool NeedsReencrypt(std::string_view blob) const;

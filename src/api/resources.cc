@@ -168,8 +168,14 @@ asio::awaitable<http::Response> CreateRow(const Services& s, const TableRoute& t
                                   body.errors);
   }
   DbTimer timer(s, upsert ? DbOp::kUpsert : DbOp::kInsert);
-  Result<data::RowSet> r = upsert ? co_await s.runtime->Upsert(c.principal, InfoFor(req), t.name, std::move(body.fields))
-                                  : co_await s.runtime->Insert(c.principal, InfoFor(req), t.name, std::move(body.fields));
+  // No co_await inside a conditional expression: GCC 12 destroys the temporaries of both arms
+  // (a double free of the Result), so the two calls are separate statements.
+  Result<data::RowSet> r = Status(Code::kInternal, "no write was made");
+  if (upsert) {
+    r = co_await s.runtime->Upsert(c.principal, InfoFor(req), t.name, std::move(body.fields));
+  } else {
+    r = co_await s.runtime->Insert(c.principal, InfoFor(req), t.name, std::move(body.fields));
+  }
   timer.Observe();
   if (!r.ok()) co_return StatusResponse(req, r.status());
   if (t.audit_insert != nullptr) t.audit_insert->Inc();

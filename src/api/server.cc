@@ -10,6 +10,7 @@
 
 #include "api/server_internal.h"
 #include "plinth/auth_admin.h"
+#include "plinth/auth_audit.h"
 #include "plinth/crypto.h"
 #include "plinth/jwt.h"
 #include "plinth/keyring.h"
@@ -26,6 +27,8 @@ namespace {
 
 constexpr size_t kJwtSecretBytes = 32;
 constexpr auto kTeardownBudget = std::chrono::seconds(5);
+// How often committed audit rows are chained (docs/security.md "Audit chain").
+constexpr auto kAuditSealInterval = std::chrono::seconds(5);
 
 bool IsUuid(std::string_view s) {
   if (s.size() != 36) return false;
@@ -110,6 +113,7 @@ struct ApiServer::Impl {
   std::optional<crypto::ApiKeyHasher> hasher;
   std::unique_ptr<data::Runtime> runtime;
   std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<audit::BackgroundSealer> sealer;  // chains committed audit rows (auth_audit.h)
   std::unique_ptr<ratelimit::RateLimiter> key_limiter, login_limiter;
   internal::Services services;
   std::deque<internal::TableRoute> routes;
@@ -240,6 +244,21 @@ Status ApiServer::Impl::Build(std::ostream& out) {
   auto rt = RunSync(io, data::Runtime::Open(schema, std::move(database).value(), std::move(ro), head));
   if (!rt.ok()) return rt.status().WithContext("opening the data runtime on " + url.Redacted());
   runtime = std::move(rt).value();
+
+  // The audit chain's sealer, as the runtime role (PostgreSQL: plinth_auth.audit_seal, installed
+  // by `plinth seed` / --migrate). Without it the log is still written, only not chained yet.
+  if (!(url.backend == db::Backend::kSqlite && url.path == ":memory:")) {
+    audit::SealerOptions so;
+    so.interval = kAuditSealInterval;
+    so.on_error = [](const Status& st) { std::cerr << "warning: " + st.ToString() + "\n" << std::flush; };
+    auto sl = audit::BackgroundSealer::Start(url, so);
+    if (sl.ok()) {
+      sealer = std::move(sl).value();
+    } else {
+      out << "warning: the audit log is not being chained (" << sl.status().ToString()
+          << "): run `plinth seed` (or serve --migrate) to install the audit chain\n";
+    }
+  }
 
   // Credentials.
   crypto::HashPoolOptions hp;
@@ -385,6 +404,7 @@ void ApiServer::Impl::Teardown() {
   torn_down = true;
   const auto deadline = Clock::now() + (started ? config.shutdown_grace : Clock::duration(kTeardownBudget));
   if (server) server->Stop(deadline);
+  sealer.reset();  // a last run chains the rows of the requests just finished
   if (threads) {
     if (authenticator) RunSync(io, authenticator->Stop());
     if (runtime) RunSync(io, runtime->database().Close(Clock::now() + kTeardownBudget));

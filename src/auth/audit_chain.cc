@@ -98,6 +98,10 @@ DECLARE
   sid bigint;
   n bigint := 0;
   r record;
+  pos_a bigint[] := '{}';
+  seq_a bigint[] := '{}';
+  hash_a text[] := '{}';
+  gap_a bigint[] := '{}';
 BEGIN
   PERFORM pg_advisory_xact_lock()" + std::to_string(SealLockKey()) + R"();
   SELECT c.pos, decode(c.hash, 'hex') INTO p, h FROM )" + chain + R"( c ORDER BY c.pos DESC LIMIT 1;
@@ -112,20 +116,30 @@ BEGIN
    WHERE NOT g.settled AND g.noted_at < now() - make_interval(secs => settle_seconds);
   FOR r IN
     SELECT x.* FROM (
-      SELECT a.seq AS s)" + fields + R"( FROM )" + audit + R"( a
+      SELECT a.seq AS s, true AS from_gap)" + fields + R"( FROM )" + audit + R"( a
         JOIN )" + gaps + R"( g ON g.seq = a.seq AND NOT g.settled
       UNION ALL
-      (SELECT a.seq AS s)" + fields + R"( FROM )" + audit + R"( a WHERE a.seq > prev_max ORDER BY a.seq LIMIT max_rows)
+      (SELECT a.seq AS s, false AS from_gap)" + fields + R"( FROM )" + audit + R"( a WHERE a.seq > prev_max ORDER BY a.seq LIMIT max_rows)
     ) x ORDER BY x.s LIMIT max_rows
   LOOP
     h := sha256(convert_to('plinth/audit-chain/v1', 'UTF8') || '\x00'::bytea || h || )" + enc + R"();
     p := p + 1;
     n := n + 1;
-    INSERT INTO )" + chain + R"( (pos, seq, hash, seal_id) VALUES (p, r.s, encode(h, 'hex'), sid);
-    DELETE FROM )" + gaps + R"( g WHERE g.seq = r.s;
+    -- Collected, written in one statement each below (a statement per row was the sealer's cost).
+    pos_a := pos_a || p;
+    seq_a := seq_a || r.s;
+    hash_a := hash_a || encode(h, 'hex');
+    IF r.from_gap THEN
+      gap_a := gap_a || r.s;
+    END IF;
     new_max := greatest(new_max, r.s);
   END LOOP;
   IF n > 0 THEN
+    INSERT INTO )" + chain + R"( (pos, seq, hash, seal_id)
+      SELECT u.pos, u.seq, u.hash, sid FROM unnest(pos_a, seq_a, hash_a) AS u(pos, seq, hash);
+    IF cardinality(gap_a) > 0 THEN
+      DELETE FROM )" + gaps + R"( g WHERE g.seq = ANY (gap_a);
+    END IF;
     INSERT INTO )" + gaps + R"( (seq)
       SELECT gs FROM generate_series(prev_max + 1, new_max) gs
        WHERE NOT EXISTS (SELECT 1 FROM )" + chain + R"( c WHERE c.seq = gs)

@@ -236,7 +236,10 @@ class AuthenticatorImpl final : public Authenticator {
       co_return Status(Code::kPermissionDenied, "revoking API keys needs the admin role or api_keys:admin");
     }
     if (!sql_.key_revoke.available) co_return Status(Code::kFailedPrecondition, "the app maps no API key table");
-    auto out = co_await Run(sql_.key_revoke, Args(std::string(key_id), platform ? std::string() : admin.tenant_id), db::BatchMode::kWrite);
+    // The arguments are built before the co_await: GCC 12 destroys a conditional's temporary
+    // twice inside a co_await expression.
+    std::vector<std::string> args = Args(std::string(key_id), platform ? std::string() : admin.tenant_id);
+    auto out = co_await Run(sql_.key_revoke, args, db::BatchMode::kWrite);
     if (!out.ok()) co_return out.status();
     if (out->rows.empty()) co_return Status(Code::kNotFound, "no active API key " + std::string(key_id));
     const std::string lookup = Str(out->rows[0][0]);

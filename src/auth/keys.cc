@@ -183,19 +183,30 @@ Result<RotateReport> RotateKeys(db::Connection& conn, const schema::Schema& sche
     for (size_t i = 0; i < e.pk.size(); ++i) {
       sel.push_back(PkText(b, e.pk[i]));
       pk_cols.push_back(Q(e.pk[i]->name));
-      pk_params.push_back(internal::PT(b, static_cast<int>(i) + 1, internal::PgTypeOf(*e.pk[i])));
+      pk_params.push_back(internal::PT(b, static_cast<int>(i) + 2, internal::PgTypeOf(*e.pk[i])));  // $1: the prefix
     }
-    for (const auto* c : e.columns) sel.push_back(BlobOut(b, Q(c->name)));
-    const std::string head = "SELECT " + Join(sel, ", ") + " FROM " + Q(e.table->name);
+    // Only rows with a value not under the current key are read (each blob starts with its key
+    // id), so every batch does work and a rerun resumes where an interrupted one stopped.
+    const std::string prefix = crypto::Keyring::BlobPrefix(keyring.current_key_id());
+    constexpr int prefix_param = 1;
+    std::vector<std::string> stale;
+    for (const auto* c : e.columns) {
+      sel.push_back(BlobOut(b, Q(c->name)));
+      const std::string head_bytes =
+          pg ? "substring(" + Q(c->name) + " from 1 for " + std::to_string(prefix.size()) + ")"
+             : "substr(CAST(" + Q(c->name) + " AS BLOB), 1, " + std::to_string(prefix.size()) + ")";
+      stale.push_back("(" + Q(c->name) + " IS NOT NULL AND " + head_bytes + " <> " + BlobIn(b, prefix_param) + ")");
+    }
+    const std::string head = "SELECT " + Join(sel, ", ") + " FROM " + Q(e.table->name) + " WHERE (" + Join(stale, " OR ") + ")";
     const std::string tail = " ORDER BY " + Join(pk_cols, ", ") + " LIMIT " + std::to_string(options.batch_size);
     std::optional<std::vector<std::string>> after;
     for (;;) {
       if (options.max_batches > 0 && rep.batches >= options.max_batches) return rep;
-      db::Params params;
+      db::Params params = {BlobParam(b, prefix)};
       std::string where;
       if (after) {
-        where = " WHERE (" + Join(pk_cols, ", ") + ") > (" + Join(pk_params, ", ") + ")";
-        params.assign(after->begin(), after->end());
+        where = " AND (" + Join(pk_cols, ", ") + ") > (" + Join(pk_params, ", ") + ")";
+        params.insert(params.end(), after->begin(), after->end());
       }
       PLINTH_RETURN_IF_ERROR(conn.Exec(pg ? "BEGIN" : "BEGIN IMMEDIATE"));
       auto batch = [&]() -> Result<size_t> {

@@ -137,7 +137,11 @@ class Seeder {
     const bool is_password_col = t.name == c_.users.table && col.name == c_.users.password && !c_.users.password.empty();
     if (const toml::table* spec = n.as_table()) {
       if (const toml::node* pw = spec->get("password")) {
-        if (!is_password_col) return Error(n, "{ password = … } is only for the users table's password column");
+        // The mapped password column, or any text column of an app whose [auth.users] maps
+        // none (curatore seeds its admin's hash before it has password logins).
+        if (!is_password_col && col.type.kind != schema::TypeKind::kText) {
+          return Error(n, "{ password = … } stores an Argon2id hash: column " + t.name + "." + col.name + " is not text");
+        }
         const auto* s = pw->as_string();
         if (s == nullptr) return Error(*pw, "password must be a string (usually \"${ADMIN_PASSWORD}\")");
         PLINTH_ASSIGN_OR_RETURN(std::string plain, Expand(*pw, s->get()));

@@ -20,11 +20,15 @@ class Binder {
   explicit Binder(Backend b) : b_(b) {}
   std::string Arg(int logical, std::string_view pg_cast = {}) {
     if (b_ == Backend::kPostgres) return PT(b_, logical, pg_cast);
+    // Parameters are bound as text; SQLite compares text above every number, so a number
+    // compared with an expression (which has no affinity) must be cast.
+    const bool numeric = pg_cast == "integer" || pg_cast == "bigint";
+    auto wrap = [&](std::string p) { return numeric ? "CAST(" + p + " AS INTEGER)" : p; };
     for (size_t i = 0; i < used_.size(); ++i) {
-      if (used_[i] == logical) return "?" + std::to_string(i + 1);
+      if (used_[i] == logical) return wrap("?" + std::to_string(i + 1));
     }
     used_.push_back(logical);
-    return "?" + std::to_string(used_.size());
+    return wrap("?" + std::to_string(used_.size()));
   }
   const std::vector<int>& used() const { return used_; }
 
@@ -66,6 +70,8 @@ class Gen {
   std::string Bool(const std::string& e) const { return pg() ? "(" + e + ")::text" : "(" + e + ")"; }
   std::string Ts(const std::string& e) const { return TimestampOut(b_, e); }
   std::string Col(std::string_view alias, const std::string& col) const { return std::string(alias) + "." + Q(col); }
+  // A column in a RETURNING clause: SQLite (3.40) does not resolve the UPDATE's alias there.
+  std::string Ret(std::string_view alias, const std::string& col) const { return pg() ? Col(alias, col) : Q(col); }
   std::string Not(const std::string& e) const { return pg() ? "NOT " + e : e + " = 0"; }
   std::string CastOf(const std::string& table, const std::string& column) const {
     const schema::Table* t = s_.FindTable(table);
@@ -136,7 +142,7 @@ class Gen {
     std::string at = bd.Arg(2, "timestamptz");
     std::string sql = "UPDATE " + Q(k.table) + " AS k SET " + Q(k.last_used) + " = " + at + " WHERE " + Col("k", k.id) +
                       " IN (" + ids + ") AND (" + Col("k", k.last_used) + " IS NULL OR " + Col("k", k.last_used) + " < " + at +
-                      ") RETURNING " + T(Col("k", k.id));
+                      ") RETURNING " + T(Ret("k", k.id));
     Finish(op, "key_touch", 2, "id text", sql, bd);
   }
 
@@ -158,7 +164,7 @@ class Gen {
       const std::string t = bd.Arg(2);
       sql += " AND (" + t + " = '' OR " + T(Col("k", Tenant())) + " = " + t + ")";
     }
-    sql += " RETURNING " + Col("k", k.lookup);
+    sql += " RETURNING " + Ret("k", k.lookup);
     Finish(op, "key_revoke", 2, "lookup text", sql, bd);
   }
 
@@ -192,10 +198,10 @@ class Gen {
     if (!u.locked.empty()) {
       const std::string n = bd.Arg(2, "integer");
       set += ", " + Q(u.locked) + " = (" + Col("u", u.locked) + " OR (" + n + " > 0 AND " + f + " + 1 >= " + n + "))";
-      locked_out = Col("u", u.locked);
+      locked_out = Ret("u", u.locked);
     }
     std::string sql = "UPDATE " + Q(u.table) + " AS u SET " + set + " WHERE " + Col("u", u.id) + " = " + bd.Arg(1, "uuid") +
-                      " RETURNING " + T(Col("u", u.failed_attempts)) + ", " + Bool(locked_out);
+                      " RETURNING " + T(Ret("u", u.failed_attempts)) + ", " + Bool(locked_out);
     Finish(op, "login_failed", 2, "failed text, locked text", sql, bd);
   }
 
@@ -216,7 +222,7 @@ class Gen {
     if (!u.failed_attempts.empty()) set.push_back(Q(u.failed_attempts) + " = 0");
     if (!u.last_login.empty()) set.push_back(Q(u.last_login) + " = " + NowSql(b_));
     std::string sql = "UPDATE " + Q(u.table) + " AS u SET " + Join(set, ", ") + " WHERE " + Col("u", u.id) + " = " + id +
-                      " RETURNING " + T(Col("u", u.id)) + ", " + Bool(Col("u", u.password) + " = " + new_hash);
+                      " RETURNING " + T(Ret("u", u.id)) + ", " + Bool(Ret("u", u.password) + " = " + new_hash);
     Finish(op, "login_succeeded", 3, "id text, rehashed text", sql, bd);
   }
 
@@ -295,7 +301,7 @@ class Gen {
     if (!m.last_activity.empty()) set += ", " + Q(m.last_activity) + " = " + NowSql(b_);
     std::string sql = "UPDATE " + Q(m.table) + " AS s SET " + set + " WHERE " + Col("s", m.id) + " = " + id + " AND " +
                       Col("s", m.refresh_jti) + " = " + old_refresh + " AND " + Col("s", m.revoked_at) + " IS NULL AND " +
-                      Col("s", m.expires_at) + " > " + NowSql(b_) + " RETURNING " + T(Col("s", m.id));
+                      Col("s", m.expires_at) + " > " + NowSql(b_) + " RETURNING " + T(Ret("s", m.id));
     Finish(op, "session_rotate", 4, "id text", sql, bd);
   }
 
@@ -303,7 +309,7 @@ class Gen {
     const SessionsMapping& m = *c_.sessions;
     Binder bd(b_);
     std::string sql = "UPDATE " + Q(m.table) + " AS s SET " + Q(m.revoked_at) + " = " + NowSql(b_) + " WHERE " + Col("s", m.id) +
-                      " = " + bd.Arg(1, "uuid") + " AND " + Col("s", m.revoked_at) + " IS NULL RETURNING " + T(Col("s", m.family));
+                      " = " + bd.Arg(1, "uuid") + " AND " + Col("s", m.revoked_at) + " IS NULL RETURNING " + T(Ret("s", m.family));
     Finish(op, "session_revoke", 1, "family text", sql, bd);
   }
 
@@ -312,7 +318,7 @@ class Gen {
     Binder bd(b_);
     std::string sql = "UPDATE " + Q(m.table) + " AS s SET " + Q(m.revoked_at) + " = " + NowSql(b_) + " WHERE " +
                       Col("s", m.family) + " = " + bd.Arg(1, CastOf(m.table, m.family)) + " AND " + Col("s", m.revoked_at) +
-                      " IS NULL RETURNING " + T(Col("s", m.id));
+                      " IS NULL RETURNING " + T(Ret("s", m.id));
     Finish(op, "session_revoke_family", 1, "id text", sql, bd);
   }
 

@@ -27,7 +27,7 @@ void RegisterAuditCommands(CLI::App& app, GlobalOptions& g) {
     o.max_rows = *max_rows;
     PLINTH_CLI_ASSIGN(g, audit::SealReport r, audit::SealAll(*conn, o), kExitFailure);
     g.Info("sealed " + std::to_string(r.rows) + " rows; " + std::to_string(r.open_gaps) + " open gaps");
-    g.Print(std::to_string(r.head_pos) + " " + r.head_hash);
+    g.Print(r.head_pos > 0 ? std::to_string(r.head_pos) + " " + r.head_hash : std::string("0 (empty chain: no audit row yet)"));
     if (!checkpoint->empty() && r.head_pos > 0) {
       std::ofstream out(*checkpoint, std::ios::app);
       out << audit::FormatCheckpoint(r);

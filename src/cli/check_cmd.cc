@@ -214,7 +214,9 @@ int RunCheck(GlobalOptions& g) {
       Report::Fail(r, p);
     }
   }
-  for (const auto& [name, idx] : expected.indexes) {
+  for (const auto& entry : expected.indexes) {
+    const std::string& name = entry.first;
+    const auto& idx = entry.second;
     Row& r = report.Add("index " + name, "on " + idx.table + " (" + Join(idx.columns, ", ") + ")" +
                                              (idx.unique ? ", unique" : "") + (idx.partial ? ", partial" : ""));
     for (auto& p : take([&](const sql::Difference& d) { return d.object == "index " + name; })) Report::Fail(r, p);

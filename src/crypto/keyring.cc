@@ -265,6 +265,8 @@ Result<std::string> Keyring::KeyIdOf(std::string_view blob) {
   return std::string(p.key_id);
 }
 
+std::string Keyring::BlobPrefix(std::string_view key_id) { return Header(key_id); }
+
 bool Keyring::NeedsReencrypt(std::string_view blob) const {
   auto p = ParseBlob(blob);
   return !p.ok() || p->key_id != impl_->current->id;

@@ -129,15 +129,6 @@ std::string Q(std::string_view ident) { return db::QuoteIdent(ident); }
 
 const ColInfo& Col(const TableInfo& t, int i) { return t.cols[static_cast<size_t>(i)]; }
 
-std::string ColumnList(const TableInfo& t, const std::vector<int>& cols) {
-  std::string out;
-  for (int c : cols) {
-    if (!out.empty()) out += ", ";
-    out += Q(Col(t, c).column->name);
-  }
-  return out;
-}
-
 std::string IndexKey(const std::vector<int>& cols) {
   std::string out;
   for (int c : cols) out += std::to_string(c) + ",";
@@ -895,7 +886,7 @@ void RuntimeImpl::EmitTenant(Emitter& e, const TableInfo& t, bool admin, const P
   if (admin && p.tenant_id.empty()) return;  // the admin bypass across tenants
   e.Sql(first ? " WHERE " : " AND ");
   first = false;
-  e.Sql(Q(Col(t, t.tenant_col).column->name)).Sql(" = ");
+  e.Ident(Col(t, t.tenant_col).column->name).Sql(" = ");
   e.ClaimParam(internal::kTenantClaim, &policies_);
 }
 
@@ -949,17 +940,17 @@ void RuntimeImpl::EmitFilter(Emitter& e, const TableInfo& t, const VFilter& f) c
   }
   const ColInfo& c = Col(t, f.col);
   const schema::Column& col = *c.column;
-  const std::string name = Q(col.name);
+  const std::string name = e.text() ? Q(col.name) : std::string();
   auto value = [&]() { e.ColumnValue(c, f.values[0]); };
   auto cmp = [&](std::string_view op) {
     const bool ranged = op != "=" && op != "<>";
     if (ranged && !pg() && col.type.kind == TypeKind::kEnum) {
-      e.Sql("(").Sql(OrderExpr(t, f.col)).Sql(" ").Sql(op).Sql(" ");
+      e.Sql("(").Lazy([&] { return OrderExpr(t, f.col); }).Sql(" ").Sql(op).Sql(" ");
       e.IntValue(std::stoll(*f.values[0]));
       e.Sql(")");
       return;
     }
-    e.Sql("(").Sql(ranged ? OrderExpr(t, f.col) : name).Sql(" ").Sql(op).Sql(" ");
+    e.Sql("(").Lazy([&] { return ranged ? OrderExpr(t, f.col) : name; }).Sql(" ").Sql(op).Sql(" ");
     value();
     e.Sql(")");
   };
@@ -989,7 +980,7 @@ void RuntimeImpl::EmitFilter(Emitter& e, const TableInfo& t, const VFilter& f) c
       if (pg()) {
         e.Sql("(").Sql(name).Sql(" = ANY(");
         e.TextValue(f.values[0]);
-        e.Sql("::").Sql(internal::PgCast(col)).Sql("[]))");
+        e.Sql("::").Lazy([&] { return internal::PgCast(col); }).Sql("[]))");
       } else {
         e.Sql("(").Sql(name).Sql(" IN (SELECT value FROM json_each(");
         e.TextValue(f.values[0]);
@@ -1020,19 +1011,18 @@ void RuntimeImpl::EmitKeyset(Emitter& e, const TableInfo& t, const VList& q) con
     if (i) e.Sql(" OR ");
     e.Sql("(");
     for (size_t j = 0; j < i; ++j) {
-      const std::string ex = OrderExpr(t, q.order[j].col);
       if (q.cursor[j]) {
-        e.Sql(ex).Sql(" = ");
+        e.Lazy([&] { return OrderExpr(t, q.order[j].col); }).Sql(" = ");
         bound(j);
       } else {
-        e.Sql(Q(Col(t, q.order[j].col).column->name)).Sql(" IS NULL");
+        e.Ident(Col(t, q.order[j].col).column->name).Sql(" IS NULL");
       }
       e.Sql(" AND ");
     }
     const VOrder& o = q.order[i];
-    const std::string name = Q(Col(t, o.col).column->name);
+    const std::string name = e.text() ? Q(Col(t, o.col).column->name) : std::string();
     if (q.cursor[i]) {
-      e.Sql("(").Sql(OrderExpr(t, o.col)).Sql(o.descending ? " < " : " > ");
+      e.Sql("(").Lazy([&] { return OrderExpr(t, o.col); }).Sql(o.descending ? " < " : " > ");
       bound(i);
       if (!o.nulls_first) e.Sql(" OR ").Sql(name).Sql(" IS NULL");
       e.Sql(")");
@@ -1064,13 +1054,13 @@ void RuntimeImpl::EmitSelect(Emitter& e, const VList& q, const Principal& p, boo
     }
   };
   e.Begin();
-  e.Sql("SELECT ").Sql(ColumnList(t, q.fetch)).Sql(" FROM ").Sql(t.quoted);
+  e.Sql("SELECT ").Columns(t, q.fetch).Sql(" FROM ").Sql(t.quoted);
   where(true);
   e.Sql(" ORDER BY ");
   for (size_t i = 0; i < q.order.size(); ++i) {
     if (i) e.Sql(", ");
     const VOrder& o = q.order[i];
-    e.Sql(OrderExpr(t, o.col)).Sql(o.descending ? " DESC" : " ASC").Sql(o.nulls_first ? " NULLS FIRST" : " NULLS LAST");
+    e.Lazy([&] { return OrderExpr(t, o.col); }).Sql(o.descending ? " DESC" : " ASC").Sql(o.nulls_first ? " NULLS FIRST" : " NULLS LAST");
   }
   e.Sql(" LIMIT ");
   e.IntValue(q.limit + 1);
@@ -1098,12 +1088,12 @@ void RuntimeImpl::EmitDerivedRow(Emitter& e, const PreparedWrite& w, bool from_e
       e.ColumnValue(c, v->has_value() ? Param(internal::BindText(dialect_, *c.column, c.stored_bytes, **v))
                                       : Param(std::nullopt));
     } else if (from_existing) {
-      e.Sql(Q(c.column->name));
+      e.Ident(c.column->name);
     } else {
       auto def = sql::internal::DefaultSql(sql::Dialect::kSqlite, *c.column);
       e.Sql(def.ok() && !def->empty() ? *def : std::string("NULL"));
     }
-    e.Sql(" AS ").Sql(Q(c.column->name));
+    e.Sql(" AS ").Ident(c.column->name);
   }
   if (from_existing) {
     e.Sql(" FROM ").Sql(t.quoted);
@@ -1122,7 +1112,7 @@ void RuntimeImpl::EmitWrite(Emitter& e, const PreparedWrite& w, const Principal&
   audit.changes = w.changes;
   audit.reason = reason;
   // The id is not in the text: the statement is cached for every id (MapFailure names it).
-  const std::string not_found = "no row of " + t.name + " with that id is visible";
+  const std::string not_found = e.text() ? "no row of " + t.name + " with that id is visible" : std::string();
 
   auto value_of = [&](const ColInfo& c, const Value& v) {
     e.ColumnValue(c, v ? Param(internal::BindText(dialect_, *c.column, c.stored_bytes, *v)) : Param(std::nullopt));
@@ -1133,19 +1123,19 @@ void RuntimeImpl::EmitWrite(Emitter& e, const PreparedWrite& w, const Principal&
     if (t.tenant_scoped() && !(w.admin && !w.tenant)) {
       e.Sql(first ? " WHERE " : " AND ");
       first = false;
-      e.Sql(Q(Col(t, t.tenant_col).column->name)).Sql(" = ");
+      e.Ident(Col(t, t.tenant_col).column->name).Sql(" = ");
       if (w.admin) value_of(Col(t, t.tenant_col), w.tenant);
       else e.ClaimParam(internal::kTenantClaim, &policies_);
     }
     e.Sql(first ? " WHERE " : " AND ");
-    e.Sql(Q(Col(t, t.id_col).column->name)).Sql(" = ");
+    e.Ident(Col(t, t.id_col).column->name).Sql(" = ");
     value_of(Col(t, t.id_col), w.id);
   };
   auto pk_match = [&]() {
     // The row by its full key (upsert), from the write's values.
     for (size_t i = 0; i < t.pk.size(); ++i) {
       e.Sql(i ? " AND " : " WHERE ");
-      e.Sql(Q(Col(t, t.pk[i]).column->name)).Sql(" = ");
+      e.Ident(Col(t, t.pk[i]).column->name).Sql(" = ");
       value_of(Col(t, t.pk[i]), *w.FieldValue(t.pk[i]));
     }
   };
@@ -1155,26 +1145,26 @@ void RuntimeImpl::EmitWrite(Emitter& e, const PreparedWrite& w, const Principal&
       if (w.kind == Write::Kind::kUpsert && std::find(t.pk.begin(), t.pk.end(), c) != t.pk.end()) continue;
       e.Sql(any ? ", " : "");
       any = true;
-      const std::string name = Q(Col(t, c).column->name);
+      const std::string name = e.text() ? Q(Col(t, c).column->name) : std::string();
       e.Sql(name).Sql(" = ");
       if (from_excluded) e.Sql("EXCLUDED.").Sql(name);
       else value_of(Col(t, c), v);
     }
     if (!pg() && t.timestamps && t.updated_at_col >= 0 && w.FieldValue(t.updated_at_col) == nullptr) {
       // SQLite's RETURNING does not see the touch trigger's change; set it in the statement.
-      e.Sql(any ? ", " : "").Sql(Q("updated_at")).Sql(" = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')");
+      e.Sql(any ? ", " : "").Ident("updated_at").Sql(" = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')");
       any = true;
     }
     if (!any) {
-      const std::string name = Q(Col(t, t.pk.back()).column->name);
+      const std::string name = e.text() ? Q(Col(t, t.pk.back()).column->name) : std::string();
       e.Sql(name).Sql(" = ").Sql(from_excluded ? "EXCLUDED." + name : name);
     }
   };
-  auto returning = [&]() { e.Sql(" RETURNING ").Sql(ColumnList(t, w.fetch)); };
+  auto returning = [&]() { e.Sql(" RETURNING ").Columns(t, w.fetch); };
   auto insert_values = [&](bool as_select) {
     std::vector<int> cols;
     for (const auto& [c, v] : w.fields) cols.push_back(c);
-    e.Sql("INSERT INTO ").Sql(t.quoted).Sql(" (").Sql(ColumnList(t, cols)).Sql(as_select ? ") SELECT " : ") VALUES (");
+    e.Sql("INSERT INTO ").Sql(t.quoted).Sql(" (").Columns(t, cols).Sql(as_select ? ") SELECT " : ") VALUES (");
     for (size_t i = 0; i < w.fields.size(); ++i) {
       if (i) e.Sql(", ");
       value_of(Col(t, w.fields[i].first), w.fields[i].second);
@@ -1184,7 +1174,7 @@ void RuntimeImpl::EmitWrite(Emitter& e, const PreparedWrite& w, const Principal&
   auto raise_if_none = [&]() {
     // SQLite: the previous statement changed no row → the batch fails (kNotFound).
     e.Begin();
-    e.Sql("SELECT plinth_raise('P0002', ").Sql(db::QuoteLiteral(not_found)).Sql(" || substr(changes(), 1, 0)) WHERE changes() = 0");
+    e.Sql("SELECT plinth_raise('P0002', ").Lazy([&] { return db::QuoteLiteral(not_found); }).Sql(" || substr(changes(), 1, 0)) WHERE changes() = 0");
   };
 
   switch (w.kind) {
@@ -1207,7 +1197,7 @@ void RuntimeImpl::EmitWrite(Emitter& e, const PreparedWrite& w, const Principal&
       if (pg()) {
         e.Begin();
         insert_values(false);
-        e.Sql(" ON CONFLICT (").Sql(ColumnList(t, t.pk)).Sql(") DO UPDATE SET ");
+        e.Sql(" ON CONFLICT (").Columns(t, t.pk).Sql(") DO UPDATE SET ");
         set_list(true);
         returning();
         result_statements.push_back(e.statements() - 1);
@@ -1261,7 +1251,7 @@ void RuntimeImpl::EmitWrite(Emitter& e, const PreparedWrite& w, const Principal&
         EmitAuditValues(e, audit, p, r);
         e.Sql(" FROM \"w\") SELECT * FROM \"w\" UNION ALL SELECT ");
         for (size_t i = 0; i < w.fetch.size(); ++i) e.Sql(i ? ", NULL" : "NULL");
-        e.Sql(" WHERE plinth.raise_if(NOT EXISTS (SELECT 1 FROM \"w\"), 'P0002', ").Sql(db::QuoteLiteral(not_found)).Sql(")");
+        e.Sql(" WHERE plinth.raise_if(NOT EXISTS (SELECT 1 FROM \"w\"), 'P0002', ").Lazy([&] { return db::QuoteLiteral(not_found); }).Sql(")");
         result_statements.push_back(e.statements() - 1);
         return;
       }
@@ -1296,7 +1286,7 @@ void RuntimeImpl::EmitWrite(Emitter& e, const PreparedWrite& w, const Principal&
         e.Sql(" RETURNING 1), \"a\" AS (INSERT INTO \"plinth_audit\" (").Sql(kAuditColumns).Sql(") SELECT ");
         EmitAuditValues(e, audit, p, r);
         e.Sql(" FROM \"w\") SELECT plinth.raise_if(NOT EXISTS (SELECT 1 FROM \"w\"), 'P0002', ")
-            .Sql(db::QuoteLiteral(not_found))
+            .Lazy([&] { return db::QuoteLiteral(not_found); })
             .Sql(")");
         return;
       }
@@ -1394,6 +1384,11 @@ asio::awaitable<Status> RuntimeImpl::MapFailure(const db::BatchOutcome& o,
   const TableInfo& t = *w->table;
   const int ext = std::atoi(st.sqlstate().c_str() + std::string_view("sqlite:").size());
   constexpr int kUnique = 2067, kPrimaryKey = 1555, kNotNull = 1299, kCheck = 275, kForeignKey = 787;
+  // ON DELETE/UPDATE RESTRICT: SQLite runs the action as an internal trigger, so the violation
+  // comes back as SQLITE_CONSTRAINT_TRIGGER with SQLite's foreign key message.
+  constexpr int kTrigger = 1811;
+  constexpr std::string_view kSqliteForeignKeyMessage = "FOREIGN KEY constraint failed";
+  const bool restrict_action = ext == kTrigger && StartsWith(st.message(), kSqliteForeignKeyMessage);
   if (ext == kUnique || ext == kPrimaryKey) {
     bool is_pk = false;
     std::string name = SqliteConstraintName(t, st.object(), is_pk);
@@ -1412,7 +1407,7 @@ asio::awaitable<Status> RuntimeImpl::MapFailure(const db::BatchOutcome& o,
                      "new row for relation \"" + t.name + "\" violates check constraint \"" + st.object() + "\"", "23514",
                      st.object());
   }
-  if (ext != kForeignKey) co_return st;
+  if (ext != kForeignKey && !restrict_action) co_return st;
   // SQLite does not name the foreign key: find it (the batch was rolled back; these reads see
   // the state the write saw).
   db::Batch diag;
@@ -1579,10 +1574,10 @@ asio::awaitable<Result<RowSet>> RuntimeImpl::Get(const Principal& p, const Reque
   const size_t select_index = batch.statements.size();
   Append("G|" + t.name + "|" + IndexKey(fetch), batch.statements, p, [&](Emitter& e) {
     e.Begin();
-    e.Sql("SELECT ").Sql(ColumnList(t, fetch)).Sql(" FROM ").Sql(t.quoted);
+    e.Sql("SELECT ").Columns(t, fetch).Sql(" FROM ").Sql(t.quoted);
     bool first = true;
     EmitTenant(e, t, false, p, first);
-    e.Sql(first ? " WHERE " : " AND ").Sql(Q(Col(t, t.id_col).column->name)).Sql(" = ");
+    e.Sql(first ? " WHERE " : " AND ").Ident(Col(t, t.id_col).column->name).Sql(" = ");
     first = false;
     e.ColumnValue(Col(t, t.id_col), internal::BindText(dialect_, *Col(t, t.id_col).column, false, id_value));
     if (!pg() && t.policies->enabled) EmitQuals(e, t.policies->select_quals, first);

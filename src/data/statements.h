@@ -86,6 +86,25 @@ class Emitter {
     if (text_) current_.sql += s;
     return *this;
   }
+  // Text that costs something to compute (quoting, lists): computed in text mode only, so that
+  // the hot path of a cached shape builds no SQL at all.
+  Emitter& Ident(std::string_view name) {
+    if (text_) current_.sql += db::QuoteIdent(name);
+    return *this;
+  }
+  Emitter& Columns(const TableInfo& t, const std::vector<int>& cols) {
+    if (!text_) return *this;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (i) current_.sql += ", ";
+      current_.sql += db::QuoteIdent(t.cols[static_cast<size_t>(cols[i])].column->name);
+    }
+    return *this;
+  }
+  template <typename MakeText>
+  Emitter& Lazy(MakeText&& make) {
+    if (text_) current_.sql += make();
+    return *this;
+  }
   // A value of a column, in its stored form (BindText already applied), with the cast the
   // dialect needs.
   void ColumnValue(const ColInfo& c, db::Params::value_type v);

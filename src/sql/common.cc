@@ -103,7 +103,8 @@ Result<std::string> SqliteTypeCheck(const schema::Schema& s, const schema::Colum
              std::string(kInt32Min) + " AND " + std::string(kInt32Max);
     case TypeKind::kBigint: return "typeof(" + col + ") IN ('integer', 'null')";
     case TypeKind::kBoolean: return col + " IN (0, 1)";
-    case TypeKind::kJson: return "json_valid(" + col + ")";
+    // json_valid(NULL) is 0 on SQLite 3.40 (NULL from 3.45 on): a NULL json value is valid.
+    case TypeKind::kJson: return col + " IS NULL OR json_valid(" + col + ")";
     case TypeKind::kEnum: {
       const schema::Enum* e = s.FindEnum(c.type.enum_name);
       if (e == nullptr) {

@@ -40,9 +40,10 @@ Result<db::QueryResult> Run(db::Connection& conn, std::string_view what, std::st
   return r;
 }
 
-// Tables in `public` that plinth manages (the history and audit tables excluded).
+// Tables in `public` that plinth manages: not its own support tables (the reserved plinth_
+// prefix: history, audit log, audit chain and seals, keyring canaries).
 constexpr std::string_view kPgTableFilter =
-    "n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname NOT IN ('plinth_migrations', 'plinth_audit')";
+    "n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE 'plinth\\_%'";
 
 std::string PgQuery(std::string_view select_from, std::string_view extra_where = {},
                     std::string_view order = {}) {
@@ -131,7 +132,11 @@ Result<Catalog> IntrospectPostgres(db::Connection& conn) {
           PgQuery("SELECT c.relname, t.tgname FROM pg_catalog.pg_trigger t "
                   "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
                   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
-                  "NOT t.tgisinternal", "c.relname, t.tgname")));
+                  // Not the auth support's notification triggers (plinth seed installs them, not a
+                  // migration): their functions live in schema plinth_auth.
+                  "NOT t.tgisinternal AND t.tgfoid NOT IN (SELECT p.oid FROM pg_catalog.pg_proc p JOIN "
+                  "pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace WHERE pn.nspname = 'plinth_auth')",
+                  "c.relname, t.tgname")));
   for (const auto& r : triggers.rows) cat.tables[Text(r[0])].triggers.push_back(Text(r[1]));
 
   PLINTH_ASSIGN_OR_RETURN(
@@ -169,9 +174,10 @@ Result<Catalog> IntrospectPostgres(db::Connection& conn) {
 
 namespace {
 
-// Tables plinth manages: not SQLite's own, not the history or audit table, not a rebuild in progress.
+// Tables plinth manages: not SQLite's own, not plinth's support tables (the reserved plinth_
+// prefix: history, audit log, audit chain and seals, keyring canaries), not a rebuild in progress.
 constexpr std::string_view kSqliteTableFilter =
-    "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name NOT IN ('plinth_migrations', 'plinth_audit') "
+    "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name NOT LIKE 'plinth\\_%' ESCAPE '\\' "
     "AND m.name NOT LIKE '\\_plinth\\_%' ESCAPE '\\'";
 
 struct Token {

@@ -10,7 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 #include <string>
@@ -78,7 +80,7 @@ TEST_P(ServeCases, CrudRoundTripThroughEveryDocumentRoute) {
   EXPECT_EQ(created.Header("location"), "/api/v1/documents/" + id);
   EXPECT_EQ(row["title"], "First");
   EXPECT_EQ(row["pages"], 3);
-  EXPECT_EQ(row["price"], "12.5");
+  EXPECT_EQ(row["price"], "12.50") << "a decimal has exactly its scale's digits";
   EXPECT_EQ(row["metadata"], json::parse(R"({"k":[1,2]})"));
   EXPECT_EQ(row["tenant_id"], env->tenant_a);
   EXPECT_EQ(row["status"], "draft");
@@ -179,14 +181,16 @@ TEST_P(ServeCases, ExposureFollowsTheSchema) {
   TestResponse keys = env->Get("/api/v1/api_keys", env->key_a);
   ASSERT_EQ(keys.status, 200) << keys.body;
   ASSERT_EQ(keys.Json()["items"].size(), 2u);
-  for (const auto& k : keys.Json()["items"]) {
+  const json key_items = keys.Json()["items"];
+  for (const auto& k : key_items) {
     EXPECT_FALSE(k.contains("key_hash"));
     EXPECT_EQ(k["tenant_id"], env->tenant_a);
   }
   // Users: the password hash is hidden.
   TestResponse users = env->Get("/api/v1/users", env->key_a);
   ASSERT_EQ(users.status, 200) << users.body;
-  for (const auto& u : users.Json()["items"]) EXPECT_FALSE(u.contains("password_hash"));
+  const json user_items = users.Json()["items"];
+  for (const auto& u : user_items) EXPECT_FALSE(u.contains("password_hash"));
   // Unknown paths and methods.
   Problem(env->Get("/api/v1/nope", env->key_a), 404);
   TestResponse put = env->Call("PUT", "/api/v1/documents", env->key_a, "{}");
@@ -248,11 +252,12 @@ TEST_P(ServeCases, EveryFilterOperator) {
   TestResponse ordered = env->Get("/api/v1/documents?order=pages.desc.nullslast&select=title,pages", env->key_a);
   ASSERT_EQ(ordered.status, 200) << ordered.body;
   std::vector<std::string> seq;
-  for (const auto& r : ordered.Json()["items"]) {
+  const json ordered_items = ordered.Json()["items"];
+  for (const auto& r : ordered_items) {
     seq.push_back(r["title"]);
     EXPECT_EQ(r.size(), 2u) << r.dump();
   }
-  EXPECT_EQ(seq, (Titles_{"gamma ray", "Beta", "alpha", "delta"}));
+  EXPECT_EQ(seq, (Titles_{"gamma ray", "Beta", "alpha", "delta"})) << ordered.body;
   TestResponse nullsfirst = env->Get("/api/v1/documents?order=pages.asc.nullsfirst&limit=1", env->key_a);
   EXPECT_EQ(nullsfirst.Json()["items"][0]["title"], "delta");
   TestResponse page = env->Get("/api/v1/documents?order=pages.asc.nullslast&limit=2&offset=1", env->key_a,
@@ -517,7 +522,8 @@ TEST_P(ServeCases, CrossTenantRequestsThroughEveryRoute) {
   for (const std::string& table : {"users", "api_keys", "tenants", "notices", "events"}) {
     TestResponse r = env->Get("/api/v1/" + table, env->key_b);
     ASSERT_EQ(r.status, 200) << table << ": " << r.body;
-    for (const auto& row : r.Json()["items"]) {
+    const json items = r.Json()["items"];
+    for (const auto& row : items) {
       const std::string tenant = row.contains("tenant_id") ? row["tenant_id"] : row["id"];
       EXPECT_EQ(tenant, env->tenant_b) << table << ": " << row.dump();
     }
@@ -527,6 +533,111 @@ TEST_P(ServeCases, CrossTenantRequestsThroughEveryRoute) {
   Problem(env->Delete("/api/v1/users/" + env->admin_a, env->key_b), 404);
   Problem(env->Get("/api/v1/tenants/" + env->tenant_a, env->key_b), 404);
   (void)doc_b;
+}
+
+TEST_P(ServeCases, WritesAreAuditedInTheirTransactionWithTheRequest) {
+  auto env = Env();
+  ASSERT_TRUE(env->ok());
+  const Headers ua = {{"User-Agent", "serve-audit-test/1"}};
+  auto with_id = [&](const std::string& id) {
+    Headers h = ua;
+    h.emplace_back("X-Request-Id", id);
+    return h;
+  };
+  TestResponse created =
+      env->Post("/api/v1/documents", env->key_a, R"({"title":"audited","code":"AU","secret_note":"hush"})", with_id("audit-post-1"));
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.Header("x-request-id"), "audit-post-1") << "a client's request id is kept";
+  const std::string id = created.Json().value("id", std::string());
+  ASSERT_EQ(env->Patch("/api/v1/documents/" + id, env->key_a, R"({"title":"renamed"})", with_id("audit-patch-1")).status, 200);
+  // Refused writes leave no audit row: a unique conflict (the database refuses the statement
+  // after the audit row was queued in the same transaction) and a row of another tenant.
+  Problem(env->Post("/api/v1/documents", env->key_a, R"({"title":"dup","code":"AU"})", with_id("audit-conflict-1")), 409);
+  Problem(env->Patch("/api/v1/documents/" + id, env->key_b, R"({"title":"theirs"})", with_id("audit-cross-1")), 404);
+  ASSERT_EQ(env->Call("DELETE", "/api/v1/documents/" + id, env->key_a, {}, with_id("audit-delete-1")).status, 204);
+
+  auto conn = env->Admin();
+  ASSERT_TRUE(conn);
+  auto rows = conn->Query(
+      "SELECT request_id, action, table_name, row_key, tenant_id, principal_kind, credential_id, ip, user_agent, changes "
+      "FROM plinth_audit WHERE request_id LIKE 'audit-%' ORDER BY seq");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  std::vector<std::string> seen;
+  for (const auto& r : rows->rows) {
+    ASSERT_EQ(r.size(), 10u);
+    seen.push_back(r[0].value_or("NULL") + " " + r[1].value_or("NULL") + " " + r[2].value_or("NULL"));
+    EXPECT_EQ(r[3].value_or(""), id) << seen.back();
+    EXPECT_EQ(r[4].value_or(""), env->tenant_a) << seen.back();
+    EXPECT_FALSE(r[6].value_or("").empty()) << "the audit row names the credential: " << seen.back();
+    EXPECT_EQ(r[7].value_or(""), "127.0.0.1") << seen.back();
+    EXPECT_EQ(r[8].value_or(""), "serve-audit-test/1") << seen.back();
+    EXPECT_EQ(r[9].value_or("").find("hush"), std::string::npos) << "write-only values are not copied into the audit log";
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"audit-post-1 insert documents", "audit-patch-1 update documents",
+                                            "audit-delete-1 delete documents"}));
+  // Nothing of the refused insert was committed either.
+  auto dup = conn->Query("SELECT count(*) FROM documents WHERE title = 'dup'");
+  ASSERT_TRUE(dup.ok()) << dup.status().ToString();
+  EXPECT_EQ(dup->rows[0][0].value_or(""), "0");
+}
+
+TEST_P(ServeCases, CorsAndAccessLogFollowTheSettings) {
+  TempDir logs;
+  const std::string log_path = logs / "access.log";
+  auto env = Env([&](api::ServeConfig& c) {
+    c.allowed_origins = "https://app.example, https://admin.example";
+    c.access_log = log_path;
+  });
+  ASSERT_TRUE(env->ok());
+  // A browser's preflight for a write with credentials in a header.
+  TestResponse pre = env->Call("OPTIONS", "/api/v1/documents", {}, {},
+                               {{"Origin", "https://admin.example"},
+                                {"Access-Control-Request-Method", "POST"},
+                                {"Access-Control-Request-Headers", "authorization, content-type"}});
+  EXPECT_EQ(pre.status, 204) << pre.body;
+  EXPECT_EQ(pre.Header("access-control-allow-origin"), "https://admin.example");
+  EXPECT_NE(pre.Header("access-control-allow-methods").find("POST"), std::string::npos) << pre.Header("access-control-allow-methods");
+  EXPECT_NE(pre.Header("access-control-allow-headers").find("Authorization"), std::string::npos);
+  // An origin that is not listed gets no CORS grant (and the preflight is refused).
+  TestResponse evil = env->Call("OPTIONS", "/api/v1/documents", {}, {},
+                                {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "GET"}});
+  EXPECT_EQ(evil.status, 403);
+  EXPECT_TRUE(evil.Header("access-control-allow-origin").empty());
+  // The actual request carries the grant and exposes the headers a client reads.
+  TestResponse got = env->Get("/api/v1/documents", env->key_a, {{"Origin", "https://app.example"}, {"X-Request-Id", "log-list-1"}});
+  EXPECT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.Header("access-control-allow-origin"), "https://app.example");
+  EXPECT_NE(got.Header("access-control-expose-headers").find("Content-Range"), std::string::npos)
+      << got.Header("access-control-expose-headers");
+  TestResponse not_listed = env->Get("/api/v1/documents", env->key_a, {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(not_listed.status, 200);
+  EXPECT_TRUE(not_listed.Header("access-control-allow-origin").empty());
+  Problem(env->Get("/api/v1/documents", {}, {{"X-Request-Id", "log-denied-1"}}), 401);
+
+  env->StopServer();  // flushes the access log
+  std::ifstream in(log_path);
+  std::map<std::string, json> by_id;
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    json j = json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "not one JSON object: " << line;
+    by_id[j.value("request_id", std::string())] = j;
+  }
+  EXPECT_EQ(lines, 5) << "one line per request";
+  ASSERT_TRUE(by_id.count("log-list-1"));
+  const json& l = by_id["log-list-1"];
+  EXPECT_EQ(l["method"], "GET");
+  EXPECT_EQ(l["route"], "/api/v1/documents");
+  EXPECT_EQ(l["status"], 200);
+  EXPECT_TRUE(l["duration_ms"].is_number());
+  EXPECT_EQ(l["remote_ip"], "127.0.0.1");
+  EXPECT_TRUE(l["principal"].is_string()) << l.dump();
+  EXPECT_EQ(l["principal"].get<std::string>().find(env->key_a), std::string::npos) << "the key itself is never logged";
+  ASSERT_TRUE(by_id.count("log-denied-1"));
+  EXPECT_EQ(by_id["log-denied-1"]["status"], 401);
+  EXPECT_TRUE(by_id["log-denied-1"]["principal"].is_null());
 }
 
 TEST_P(ServeCases, PerKeyRateLimit) {
@@ -543,19 +654,27 @@ TEST_P(ServeCases, PerKeyRateLimit) {
 }
 
 TEST_P(ServeCases, PerIpAndLoginRateLimits) {
+  // Refill rates so slow that no token comes back during the test, however slow the build:
+  // three requests per IP, two login attempts per IP.
   auto env = Env([](api::ServeConfig& c) {
-    c.ip_rate_limit = {0.5, 4};
-    c.login_rate_limit = {0.1, 2};
+    c.ip_rate_limit = {0.01, 3};
+    c.login_rate_limit = {0.01, 2};
   });
   ASSERT_TRUE(env->ok());
   const std::string body = R"({"login":"alice@a.example","password":"wrong-wrong-wrong-wrong"})";
   EXPECT_EQ(env->Post("/api/v1/auth/login", {}, body).status, 401);
   EXPECT_EQ(env->Post("/api/v1/auth/login", {}, body).status, 401);
+  // The third login passes the IP limiter (its third token) and is refused by the login limiter.
   TestResponse limited = env->Post("/api/v1/auth/login", {}, body);
   Problem(limited, 429);
-  EXPECT_FALSE(limited.Header("retry-after").empty());
+  EXPECT_GE(std::stoi(limited.Header("retry-after")), 1);
+  // The IP's bucket is empty now: every route is refused, before routing.
   TestResponse r = env->Get("/health/live");
   Problem(r, 429);
+  EXPECT_GE(std::stoi(r.Header("retry-after")), 1);
+  const std::string m = env->server().RenderMetrics();
+  EXPECT_NE(m.find("plinth_rate_limit_decisions_total{limiter=\"login\",decision=\"limited\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("plinth_rate_limit_decisions_total{limiter=\"ip\",decision=\"limited\"} 1"), std::string::npos) << m;
 }
 
 TEST_P(ServeCases, RequestLimits) {

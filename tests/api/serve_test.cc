@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <iterator>
+#include <map>
 #include <regex>
 
 #include "api/serve_cases.h"
@@ -338,9 +340,40 @@ TEST(ServeBinary, HelpListsEverySettingWithItsEnvironmentNameAndDefault) {
   for (const api::SettingInfo& s : api::Settings()) {
     EXPECT_NE(help.find(s.env), std::string::npos) << s.env << "\n" << help;
     EXPECT_NE(help.find(s.flag), std::string::npos) << s.flag;
+    if (s.global) continue;  // --database-url, --app: options of `plinth` itself, in the settings table
+    // The option's own line names its variable and default.
+    const std::string tail = "[env: " + s.env + "]" + (s.default_value.empty() ? "" : " (default: " + s.default_value + ")");
+    EXPECT_NE(help.find(tail), std::string::npos) << s.flag << ": no '" << tail << "'\n" << help;
   }
   EXPECT_NE(help.find("DB_POOL_SIZE"), std::string::npos);
   EXPECT_NE(help.find("--config"), std::string::npos);
+}
+
+// docs/operations.md's settings table is written by hand: it must list every setting with its
+// environment variable and default, and nothing that is not a setting.
+TEST(ServeBinary, OperationsDocListsEverySetting) {
+  std::ifstream in(std::string(PLINTH_SOURCE_DIR) + "/docs/operations.md");
+  ASSERT_TRUE(in) << "docs/operations.md";
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t rows = 0;
+  const std::regex row("\\| `(--[a-z-]+)` \\| `([A-Z_]+)` \\| ([^|]*) \\|");
+  std::map<std::string, std::pair<std::string, std::string>> documented;  // flag → (env, default)
+  for (std::sregex_iterator it(doc.begin(), doc.end(), row), end; it != end; ++it, ++rows) {
+    std::string def = (*it)[3];
+    if (def == "\u2014") def.clear();  // an em dash: no default
+    if (def.size() >= 2 && def.front() == '`' && def.back() == '`') def = def.substr(1, def.size() - 2);
+    documented[(*it)[1]] = {(*it)[2], def};
+  }
+  for (const api::SettingInfo& s : api::Settings()) {
+    auto d = documented.find(s.flag);
+    if (d == documented.end()) {
+      ADD_FAILURE() << s.flag << " is not in docs/operations.md's settings table";
+      continue;
+    }
+    EXPECT_EQ(d->second.first, s.env) << s.flag;
+    EXPECT_EQ(d->second.second, s.default_value) << s.flag;
+  }
+  EXPECT_EQ(rows, api::Settings().size()) << "docs/operations.md lists a setting that does not exist";
 }
 
 TEST(ServeBinary, PrintConfigShowsPrecedence) {

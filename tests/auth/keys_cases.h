@@ -191,7 +191,9 @@ inline void CaseCipherThroughRuntime(const std::string& backend) {
   ASSERT_TRUE(up.ok()) << up.status().ToString();
   auto bad = io.Await((*rt)->Get(p, info, "connections", Id(7, 1), {"id", "secret"}));
   EXPECT_FALSE(bad.ok());
-  if (!bad.ok()) EXPECT_EQ(bad.status().code(), Code::kDataLoss) << bad.status().ToString();
+  if (!bad.ok()) {
+    EXPECT_EQ(bad.status().code(), Code::kDataLoss) << bad.status().ToString();
+  }
   io.Await((*rt)->database().Close(db::Clock::now() + std::chrono::seconds(5)));
 }
 

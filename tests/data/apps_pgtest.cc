@@ -11,7 +11,7 @@ namespace {
 class PgApps : public ::testing::TestWithParam<AppCase> {};
 
 TEST_P(PgApps, BehaveAsTheirUsersExpectAndMatchSqlite) {
-  const std::string schema = ReadSchemaFile(GetParam().schema_file);
+  const std::string schema = ReadExampleSchema(GetParam().app);
   Checker pg_result, sqlite_result;
   {
     PgEnv pg(schema, PgEnvOptions{});

@@ -9,7 +9,7 @@ namespace {
 class SqliteApps : public ::testing::TestWithParam<AppCase> {};
 
 TEST_P(SqliteApps, BehaveAsTheirUsersExpect) {
-  SqliteEnv env(ReadSchemaFile(GetParam().schema_file), EnvOptions{});
+  SqliteEnv env(ReadExampleSchema(GetParam().app), EnvOptions{});
   ASSERT_TRUE(env.ok());
   Checker c = RunAppCase(env, GetParam());
   EXPECT_TRUE(c.violations.empty()) << Lines(c.violations);

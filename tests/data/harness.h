@@ -43,6 +43,14 @@ inline std::string ReadSchemaFile(const std::string& name) {
   return text;
 }
 
+// An example app's own schema (examples/<app>/schema.toml), policies as the app declares them.
+inline std::string ReadExampleSchema(const std::string& app) {
+  std::string text;
+  const std::string path = std::string(PLINTH_SOURCE_DIR) + "/examples/" + app + "/schema.toml";
+  if (!ReadFile(path, text)) ADD_FAILURE() << "cannot read " << path;
+  return text;
+}
+
 inline Result<schema::Schema> LoadSchema(const std::string& text) {
   Diagnostics diags;
   auto s = schema::LoadSchemaText(text, "schema.toml", diags);

@@ -416,6 +416,135 @@ TEST_F(PgDatabaseTest, SerializationFailureIsRetriedAndCounted) {
   EXPECT_EQ(db_->Stats().retries, 1u);
 }
 
+// A real deadlock: the batch's own detector (deadlock_timeout 1s, the transaction's 1 min)
+// picks the batch as the victim; Run retries it after a backoff and it succeeds.
+TEST_F(PgDatabaseTest, ADeadlockVictimIsRetriedAndSucceeds) {
+  Open(SmallPool(2));
+  ASSERT_TRUE(admin_->Exec("CREATE TABLE acct (id int PRIMARY KEY, v int); INSERT INTO acct VALUES (1, 0), (2, 0)").ok());
+  auto tx = runner_.Await(db_->Begin(BatchMode::kWrite, In(30s)));
+  ASSERT_TRUE(tx.ok()) << tx.status().ToString();
+  ASSERT_TRUE(runner_.Await((*tx)->Run({{"SET LOCAL deadlock_timeout = '1min'", {}},
+                                        {"UPDATE acct SET v = v + 1 WHERE id = $1", {"1"}}}))
+                  .status.ok());
+  // The batch locks row 2, then waits for row 1 (held by the transaction).
+  auto victim = boost::asio::co_spawn(
+      runner_.io(),
+      db_->Run(MakeBatch(BatchMode::kWrite, {{"SET LOCAL deadlock_timeout = '1s'", {}},
+                                             {"UPDATE acct SET v = v + 10 WHERE id = $1", {"2"}},
+                                             {"UPDATE acct SET v = v + 10 WHERE id = $1 RETURNING v", {"1"}}}),
+               In(30s)),
+      boost::asio::use_future);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return One("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+                   {test_db_.name()}) == "1";
+      },
+      10s))
+      << "the batch never waited for the lock";
+  // The transaction now waits for row 2: a cycle, which the batch's detector finds first.
+  std::vector<Stmt> second = {{"UPDATE acct SET v = v + 1 WHERE id = $1", {"2"}}};
+  auto closing = boost::asio::co_spawn(runner_.io(), (*tx)->Run(second), boost::asio::use_future);
+  ASSERT_EQ(closing.wait_for(20s), std::future_status::ready) << "the deadlock was not broken";
+  BatchOutcome closed = closing.get();
+  ASSERT_TRUE(closed.status.ok()) << "the transaction is not the victim: " << closed.status.ToString();
+  ASSERT_TRUE(runner_.Await((*tx)->Commit()).ok());
+  ASSERT_EQ(victim.wait_for(20s), std::future_status::ready);
+  BatchOutcome out = victim.get();
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.attempts, 2) << "40P01 on the first run, then a clean second run";
+  EXPECT_EQ(out.results[2].rows[0][0], "11");
+  EXPECT_EQ(One("SELECT string_agg(v::text, ',' ORDER BY id) FROM acct"), "11,11") << "each update applied once";
+  EXPECT_EQ(db_->Stats().retries, 1u);
+}
+
+// Failures injected by the server itself (RAISE … USING ERRCODE, counted by a sequence, which
+// no rollback resets): retried while the budget and the deadline allow, then reported.
+TEST_F(PgDatabaseTest, RetriesStayWithinTheBudgetAndTheDeadline) {
+  PoolOptions o = SmallPool(1);
+  o.retry_attempts = 3;
+  o.retry_backoff = 5ms;
+  Open(o);
+  ASSERT_TRUE(admin_->Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE SEQUENCE runs; "
+                           "CREATE FUNCTION flaky(fail_first bigint, code text) RETURNS int LANGUAGE plpgsql AS $$ "
+                           "BEGIN IF nextval('runs') <= fail_first THEN RAISE EXCEPTION 'injected %', code USING ERRCODE = code; "
+                           "END IF; RETURN 1; END $$")
+                  .ok());
+  // Two deadlocks, then success: the whole batch ran three times and its insert committed once.
+  BatchOutcome healed = Run(BatchMode::kWrite, {{"INSERT INTO t VALUES ($1)", {"1"}}, {"SELECT flaky($1, '40P01')", {"2"}}});
+  ASSERT_TRUE(healed.status.ok()) << healed.status.ToString();
+  EXPECT_EQ(healed.attempts, 3);
+  EXPECT_EQ(db_->Stats().retries, 2u);
+  EXPECT_EQ(One("SELECT count(*) FROM t WHERE id = 1"), "1");
+
+  // Never healing: 1 + retry_attempts runs, then the serialization failure itself, kRetryable.
+  ASSERT_TRUE(admin_->Exec("ALTER SEQUENCE runs RESTART").ok());
+  BatchOutcome spent = Run(BatchMode::kWrite, {{"INSERT INTO t VALUES ($1)", {"2"}}, {"SELECT flaky($1, '40001')", {"100"}}});
+  EXPECT_EQ(spent.status.code(), Code::kRetryable) << spent.status.ToString();
+  EXPECT_EQ(spent.status.sqlstate(), "40001");
+  EXPECT_EQ(spent.failed_index, 1u);
+  EXPECT_EQ(spent.attempts, 1 + o.retry_attempts);
+  EXPECT_EQ(One("SELECT last_value FROM runs"), std::to_string(1 + o.retry_attempts));
+  EXPECT_EQ(One("SELECT count(*) FROM t WHERE id = 2"), "0") << "nothing of a failed run committed";
+
+  // Other errors are not retried.
+  ASSERT_TRUE(admin_->Exec("ALTER SEQUENCE runs RESTART").ok());
+  BatchOutcome other = Run(BatchMode::kWrite, {{"SELECT flaky($1, '23505')", {"100"}}});
+  EXPECT_EQ(other.status.code(), Code::kAlreadyExists) << other.status.ToString();
+  EXPECT_EQ(other.attempts, 1);
+}
+
+TEST_F(PgDatabaseTest, NoRetryIsStartedThatTheDeadlineCannotHold) {
+  PoolOptions o = SmallPool(1);
+  o.retry_attempts = 5;
+  o.retry_backoff = 2s;  // the first backoff alone (≥ 1 s with jitter) outlasts the deadline
+  o.backoff_max = 5s;    // (retry delays are capped by it too)
+  Open(o);
+  ASSERT_TRUE(admin_->Exec("CREATE FUNCTION always(code text) RETURNS int LANGUAGE plpgsql AS $$ "
+                           "BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = code; END $$")
+                  .ok());
+  const auto start = Clock::now();
+  BatchOutcome out = Run(BatchMode::kWrite, {{"SELECT always($1)", {"40P01"}}}, 500ms);
+  EXPECT_LT(Clock::now() - start, 500ms) << "returned at once instead of sleeping past the deadline";
+  EXPECT_EQ(out.status.code(), Code::kRetryable) << out.status.ToString();
+  EXPECT_EQ(out.attempts, 1);
+}
+
+// The server terminates the backend while the batch runs (pg_terminate_backend, as a failover
+// or an operator would): it says so in the statement's answer (57P01), so nothing committed
+// and the batch runs again on a new connection — exactly once more.
+TEST_F(PgDatabaseTest, ABackendKilledMidBatchCommitsNothingAndTheBatchRunsAgain) {
+  Open(SmallPool(1));
+  ASSERT_TRUE(admin_->Exec("CREATE TABLE t (id int PRIMARY KEY); CREATE SEQUENCE runs").ok());
+  auto running = boost::asio::co_spawn(
+      runner_.io(),
+      db_->Run(MakeBatch(BatchMode::kWrite,
+                         {{"INSERT INTO t VALUES ($1)", {"1"}},
+                          // The first run sleeps (and is killed there); the second does not.
+                          {"SELECT pg_sleep(CASE WHEN nextval('runs') = 1 THEN 30 ELSE 0 END)", {}},
+                          {"INSERT INTO t VALUES ($1)", {"2"}}}),
+               In(20s)),
+      boost::asio::use_future);
+  std::string pid;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        pid = One("SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'PgSleep'",
+                  {test_db_.name()});
+        return pid != "0";
+      },
+      10s))
+      << "the batch never reached its sleep";
+  EXPECT_EQ(One("SELECT count(*) FROM t"), "0") << "the first insert is not visible before the batch commits";
+  EXPECT_EQ(One("SELECT pg_terminate_backend($1)", {pid}), "t");
+  ASSERT_EQ(running.wait_for(20s), std::future_status::ready);
+  BatchOutcome out = running.get();
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.attempts, 2);
+  EXPECT_EQ(One("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1,2") << "each row once: the killed run left nothing";
+  EXPECT_EQ(One("SELECT last_value FROM runs"), "2");
+  EXPECT_GE(db_->Stats().discarded, 1u);
+  EXPECT_NE(Pid(*db_), pid);
+}
+
 TEST_F(PgDatabaseTest, InteractiveTransactions) {
   Open(SmallPool(1));
   ASSERT_TRUE(admin_->Exec("CREATE TABLE t (id int PRIMARY KEY)").ok());

@@ -1,6 +1,8 @@
 // Fault tests of the request-path database on PostgreSQL clusters of their own (pg_cluster.h):
-// server restart while idle and under load, the server down and back, and failover to a
-// promoted streaming replica through a multi-host URL.
+// server restart while idle and under load, the server down and back (and the health check
+// meanwhile), and failover to a promoted streaming replica through a multi-host URL. Backends
+// killed mid-transaction and mid-batch, deadlocks and the retry budget are in
+// database_pgtest.cc (the shared cluster suffices).
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -185,10 +187,19 @@ TEST_F(FaultTest, ServerDownFailsFastAndTheSameCallsSucceedOnceItIsBack) {
     EXPECT_LT(Clock::now() - start, 1500ms);
   }
   EXPECT_TRUE(db->Stats().backing_off);
+  // The health check says so too, in time, without a connection.
+  const auto checked = Clock::now();
+  Ping down = runner_.Await(db->Check(In(1s)));
+  EXPECT_LT(Clock::now() - checked, 1500ms);
+  EXPECT_FALSE(down.connected);
+  EXPECT_EQ(down.status.code(), Code::kUnavailable) << down.status.ToString();
   ASSERT_TRUE(cluster_->Start(&out)) << out;
   BatchOutcome back = RunUntilOk(*db, BatchMode::kWrite, {{"INSERT INTO t VALUES ($1, 0)", {"7"}}}, 15s);
   ASSERT_TRUE(back.status.ok()) << back.status.ToString();
   EXPECT_FALSE(db->Stats().backing_off);
+  Ping up = runner_.Await(db->Check(In(5s)));
+  EXPECT_TRUE(up.connected) << up.status.ToString();
+  EXPECT_GT(up.latency_ms, 0);
 }
 
 TEST_F(FaultTest, WritesResumeOnAPromotedReplicaThroughAMultiHostUrl) {

@@ -1,0 +1,4 @@
+// The identity commands of the `plinth` binary on SQLite (cases in auth_cli_cases.h).
+#include "cli/auth_cli_cases.h"
+
+PLINTH_AUTH_CLI_TESTS(AuthCliSqlite, "sqlite")
