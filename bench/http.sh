@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The tenant API benchmark (../shared/bench/README.md), one command:
-#   bench/http.sh [seconds per mix]        (env: TENANTS=100 DOCS=1000 BUILD=build/release PORT=18090)
+#   bench/http.sh [seconds per mix]        (env: TENANTS=100 DOCS=1000 BUILD=build/release PORT=18090
+#                                           PG_PORT=55434 WORK=/tmp/plinth-http-bench WARMUP=3)
 # Seeds the documents app (TENANTS x DOCS documents, one key per tenant) on PostgreSQL (a
 # throwaway cluster on :55434, migrated as the owner role, served as the unprivileged runtime
 # role) and on SQLite, runs wrk -t2 -c64 with ../shared/bench/workload.lua for the get, list,
 # create and mixed mixes against `plinth serve` on each, then ../shared/bench/run-peer.sh (the
 # seeds' FastAPI stack and PostgreSQL's floor, :55433 / :18081), and prints one table with the
-# ratios against the goals of issue 5. Needs wrk, psql and the Release build of plinth.
+# ratios against the goals of issue 5. Each plinth run starts with /health/live alone (3 s: the
+# HTTP stack without the database) and an unmeasured warm-up of the mixed workload (WARMUP s).
+# Needs wrk, psql and the Release build of plinth and http_seed_benchmark.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
 secs=${1:-10}
@@ -25,6 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)  # other work on the machine skews every figure: recorded in the table
 declare -A R   # R[contestant,mix] = "rps p50 p99 non2xx sockerr"; R[contestant,rss]
 
 # serve <label> <database url> [admin url]: starts plinth serve, runs the mixes, records RSS.
@@ -38,6 +42,9 @@ run_plinth() {
   local hello
   hello=$(wrk -t2 -c64 -d3s http://127.0.0.1:$port/health/live | awk '/Requests\/sec/ {print $2}')
   R[$label,live]=$hello
+  # Warm-up, not measured: the pool grows to its working size (PostgreSQL: DB_POOL_SIZE +
+  # overflow connections opened under this load) and every connection prepares its statements.
+  KEYS_FILE=$keys MIX=mixed wrk -t2 -c64 -d${WARMUP:-3}s -s "$shared/workload.lua" http://127.0.0.1:$port >/dev/null
   for mix in get list create mixed; do
     local line
     line=$(KEYS_FILE=$keys MIX=$mix wrk -t2 -c64 -d${secs}s -s "$shared/workload.lua" http://127.0.0.1:$port | grep '^RESULT')
@@ -78,6 +85,7 @@ ok() { awk -v v="$1" -v goal="$2" -v dir="$3" 'BEGIN { if (v == "n/a") print "?"
 
 echo
 echo "HTTP benchmark: documents app, $tenants tenants x $docs documents, wrk -t2 -c64 -d${secs}s, $(nproc) cores shared by wrk, the server and the database"
+echo "load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-16s %-7s %10s %9s %9s %7s %7s\n' contestant mix "req/s" "p50 ms" "p99 ms" non2xx sockerr
 for c in pg sqlite peer; do
   name=$c; [ $c = pg ] && name="plinth/postgres"; [ $c = sqlite ] && name="plinth/sqlite"; [ $c = peer ] && name="fastapi (peer)"

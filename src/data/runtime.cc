@@ -613,15 +613,24 @@ Result<PreparedWrite> RuntimeImpl::Prepare(const Principal& p, const Write& w, b
   pw.row_key = RowKeyText(t, pw.key);
 
   // Audit changes (before encryption: redaction does not depend on the ciphertext).
+  // Written directly in jsonb's normal form (what CanonicalJson would make of it): keys by
+  // length, then bytes; every value is a JSON string or null, already in canonical quoting.
+  std::vector<std::pair<std::string_view, std::string>> members;
+  members.reserve(pw.fields.size());
+  for (const auto& [c, v] : pw.fields) members.emplace_back(Col(t, c).column->name, AuditValue(Col(t, c), v));
+  std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) {
+    return a.first.size() != b.first.size() ? a.first.size() < b.first.size() : a.first < b.first;
+  });
   std::string changes = "{";
-  bool first = true;
-  for (const auto& [c, v] : pw.fields) {
-    if (!first) changes += ",";
-    first = false;
-    changes += internal::JsonQuote(Col(t, c).column->name) + ":" + AuditValue(Col(t, c), v);
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (i + 1 < members.size() && members[i + 1].first == members[i].first) continue;  // the last one wins
+    if (changes.size() > 1) changes += ",";
+    changes += internal::JsonQuote(members[i].first);
+    changes += ":";
+    changes += members[i].second;
   }
   changes += "}";
-  PLINTH_ASSIGN_OR_RETURN(pw.changes, internal::CanonicalJson(changes));
+  pw.changes = std::move(changes);
 
   for (auto& [c, v] : pw.fields) {
     const ColInfo& ci = Col(t, c);

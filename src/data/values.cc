@@ -3,6 +3,7 @@
 #include "data/values.h"
 
 #include <openssl/rand.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -366,6 +368,32 @@ class JsonCanon {
 
 // "2026-12-01 20:00:00.5+00", "…+05:30", "…-03:30:12" (PostgreSQL ISO output of timestamptz).
 Result<std::string> PgTimestamp(std::string_view t) {
+  // The common case, on every row a runtime reads: the session's TimeZone is UTC and the text
+  // is "YYYY-MM-DD HH:MM:SS[.f…]+00", which is the canonical form with its separators and
+  // fraction rewritten — no date arithmetic, no formatting.
+  constexpr std::string_view kUtc = "+00";
+  constexpr size_t kSecondsEnd = 19, kMicrosecondDigits = 6;
+  if (t.size() >= kSecondsEnd + kUtc.size() && t.substr(t.size() - kUtc.size()) == kUtc && t[4] == '-' &&
+      t[7] == '-' && t[10] == ' ' && t[13] == ':' && t[16] == ':') {
+    const size_t end = t.size() - kUtc.size();
+    bool plain = true;
+    static constexpr size_t kDigitsAt[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+    for (size_t i : kDigitsAt) plain = plain && IsDigit(t[i]);
+    size_t frac = 0;
+    if (end > kSecondsEnd) {
+      plain = plain && t[kSecondsEnd] == '.' && end - kSecondsEnd - 1 >= 1 && end - kSecondsEnd - 1 <= kMicrosecondDigits;
+      for (size_t i = kSecondsEnd + 1; plain && i < end; ++i) plain = IsDigit(t[i]);
+      frac = end - kSecondsEnd - 1;
+    }
+    if (plain) {
+      std::string out;
+      out.reserve(kSecondsEnd + 1 + kMicrosecondDigits + 1);
+      out.append(t.substr(0, 10)).push_back('T');
+      out.append(t.substr(11, 8)).push_back('.');
+      out.append(t.substr(kSecondsEnd + 1, frac)).append(kMicrosecondDigits - frac, '0').push_back('Z');
+      return out;
+    }
+  }
   auto bad = [&] { return Status(Code::kInternal, "unexpected timestamp from PostgreSQL: " + std::string(t)); };
   auto num = [&](size_t at, size_t n, int& out) {
     if (at + n > t.size()) return false;
@@ -586,17 +614,40 @@ Result<std::string> CanonicalOutput(Dialect d, const schema::Column& c, bool sto
   }
 }
 
+// RAND_bytes costs microseconds per call (OpenSSL 3's DRBG locking), more than the rest of an
+// insert's preparation: ids are cut from a per-thread block of its output instead. The block
+// belongs to the process that drew it — a forked child draws its own, so parent and child
+// never hand out the same ids.
 std::string NewUuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) {
-    // The process cannot produce random numbers: nothing sensible can go on.
-    std::abort();
+  constexpr size_t kUuidBytes = 16, kBlockUuids = 256;
+  struct Block {
+    unsigned char bytes[kUuidBytes * kBlockUuids];
+    size_t used = kBlockUuids;
+    pid_t owner = 0;
+  };
+  thread_local Block block;
+  const pid_t pid = ::getpid();
+  if (block.used == kBlockUuids || block.owner != pid) {
+    if (RAND_bytes(block.bytes, sizeof block.bytes) != 1) {
+      // The process cannot produce random numbers: nothing sensible can go on.
+      std::abort();
+    }
+    block.used = 0;
+    block.owner = pid;
   }
+  unsigned char* b = block.bytes + kUuidBytes * block.used++;
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  std::string hex = HexOf(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
-         hex.substr(20);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < kUuidBytes; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0x0F]);
+  }
+  std::memset(b, 0, kUuidBytes);  // drawn ids do not linger in the block
+  return out;
 }
 
 Result<std::string> CanonicalUuidText(std::string_view text) { return schema::literals::CanonicalUuid(text); }

@@ -129,6 +129,15 @@ inline std::vector<AppCase> AppCases() {
                                        return q;
                                      }())),
          "ok {name=Fintech}");
+    c.Is("a tenant's owner adds a template", Code(Ins(env, owner, "templates", {{"id", Uuid(0, 9, 2)}, {"name", "Mine"}})),
+         "policy_violation");
+    c.Is("a tenant's owner retires the Fintech template",
+         Code(Upd(env, owner, "templates", Uuid(0, 9, 1), {{"is_active", "false"}})), "not_found");
+    auto retired = env.Run(env.rt().AdminTransact(
+        Admin(), Req("ops"), "retire a template",
+        {data::Write{data::Write::Kind::kInsert, "templates", {}, {{"id", Uuid(0, 9, 3)}, {"name", "Old"}, {"is_active", "false"}}}}));
+    c.Is("the platform admin adds a retired template", Code(retired), "ok");
+    c.Is("nobody reads the retired one", Code(GetRow(env, owner, "templates", Uuid(0, 9, 3))), "not_found");
     c.Is("u1 creates an API key",
          Code(Ins(env, owner, "tenant_api_keys",
                   {{"id", Uuid(1, 5, 1)}, {"user_id", u1}, {"name", "ci"}, {"key_prefix", "pk_1"}, {"key_hash", std::string(64, 'a')}})),

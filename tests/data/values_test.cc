@@ -1,6 +1,10 @@
 // Canonical values, JSON in jsonb's form, cursors' base64url, LIKE → GLOB, and the compiled
 // SQLite policies' shape (PostgreSQL's combination rules).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
 
 #include "data/policy.h"
 #include "data/statements.h"
@@ -83,6 +87,11 @@ TEST(CanonicalOutput, NormalisesEachDatabase) {
   EXPECT_EQ(out(Dialect::kSqlite, Col(K::kBoolean), "0"), "false");
   EXPECT_EQ(out(Dialect::kPostgres, Col(K::kTimestamp), "2026-12-01 20:00:00+00"), "2026-12-01T20:00:00.000000Z");
   EXPECT_EQ(out(Dialect::kPostgres, Col(K::kTimestamp), "2026-12-01 21:30:00.5+01:30"), "2026-12-01T20:00:00.500000Z");
+  // The UTC fast path gives what the general path gives.
+  EXPECT_EQ(out(Dialect::kPostgres, Col(K::kTimestamp), "2026-12-01 20:00:00.123456+00"), "2026-12-01T20:00:00.123456Z");
+  EXPECT_EQ(out(Dialect::kPostgres, Col(K::kTimestamp), "0001-01-01 00:00:00.5+00"), "0001-01-01T00:00:00.500000Z");
+  EXPECT_EQ(out(Dialect::kPostgres, Col(K::kTimestamp), "2026-12-01 20:00:00.5-00:30"), "2026-12-01T20:30:00.500000Z");
+  EXPECT_EQ(out(Dialect::kPostgres, Col(K::kTimestamp), "2026-12-01 20:0x:00+00"), "ERR");
   EXPECT_EQ(out(Dialect::kSqlite, Col(K::kDecimal, 10, 2), "1.5"), "1.50");
   EXPECT_EQ(out(Dialect::kSqlite, Col(K::kDecimal, 10, 2), "3"), "3.00");
   EXPECT_EQ(out(Dialect::kSqlite, Col(K::kDecimal, 30, 2), "1.0e+20"), "100000000000000000000.00");
@@ -114,6 +123,42 @@ TEST(NewUuid, IsVersion4) {
   EXPECT_EQ(u[14], '4');
   EXPECT_TRUE(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b');
   EXPECT_NE(NewUuid(), u);
+}
+
+// Ids come from a per-thread block of random bytes: many in a row are distinct and well formed,
+// across block refills.
+TEST(NewUuid, ManyAreDistinctAndCanonical) {
+  constexpr int kIds = 2000;
+  std::set<std::string> seen;
+  for (int i = 0; i < kIds; ++i) {
+    std::string u = NewUuid();
+    EXPECT_TRUE(CanonicalUuidText(u).ok() && *CanonicalUuidText(u) == u) << u;
+    EXPECT_EQ(u[14], '4');
+    seen.insert(u);
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kIds));
+}
+
+// A forked child does not hand out the ids its parent's block still holds.
+TEST(NewUuid, AForkedChildDrawsItsOwnIds) {
+  (void)NewUuid();  // the parent's block is filled
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string u = NewUuid();
+    ::_exit(::write(fds[1], u.data(), u.size()) == static_cast<ssize_t>(u.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  const std::string mine = NewUuid();
+  char buf[64] = {0};
+  const ssize_t n = ::read(fds[0], buf, sizeof buf);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_EQ(n, 36);
+  EXPECT_NE(std::string(buf, 36), mine);
 }
 
 TEST(VersionOrder, IsNumeric) {
