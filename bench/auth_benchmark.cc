@@ -39,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "plinth/apikey.h"
 #include "plinth/auth.h"
 #include "plinth/auth_admin.h"
@@ -55,6 +56,8 @@
 #include "plinth/runner.h"
 #include "plinth/schema.h"
 
+const char plinth::bench::kProgramName[] = "auth_benchmark";
+
 namespace {
 
 namespace asio = boost::asio;
@@ -63,6 +66,7 @@ namespace db = plinth::db;
 namespace auth = plinth::auth;
 namespace crypto = plinth::crypto;
 using plinth::Status;
+using namespace plinth::bench;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -174,14 +178,6 @@ active = "is_active"
 last_used = "last_used_at"
 )toml";
 
-[[noreturn]] void Die(const std::string& what) {
-  std::cerr << "auth_benchmark: " << what << std::endl;
-  std::exit(1);
-}
-void Check(const Status& st, const std::string& what) {
-  if (!st.ok()) Die(what + ": " + st.ToString());
-}
-
 std::string Id(int a, int n) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%08x-0000-4000-8000-%012x", a, n);
@@ -191,25 +187,6 @@ std::string TenantId(int t) { return Id(0xa000 + t, 0); }
 std::string RowId(int t, int i) { return Id(0xb000 + t, i); }
 std::string UserName(int t, int u) { return "user" + std::to_string(t) + "_" + std::to_string(u); }
 
-std::string WithUserAndDatabase(const std::string& uri, const std::string& user, const std::string& dbname) {
-  size_t scheme = uri.find("://");
-  size_t at = uri.find('@', scheme + 3);
-  size_t host = at == std::string::npos ? scheme + 3 : at + 1;
-  size_t path = uri.find_first_of("/?", host);
-  std::string hostport = uri.substr(host, path == std::string::npos ? std::string::npos : path - host);
-  size_t query = uri.find('?', host);
-  std::string rest = query == std::string::npos ? "" : uri.substr(query);
-  return "postgresql://" + user + "@" + hostport + "/" + dbname + rest;
-}
-
-std::unique_ptr<db::Connection> ConnectOrDie(const std::string& url_text) {
-  auto url = db::ParseUrl(url_text);
-  if (!url.ok()) Die(url.status().ToString());
-  auto conn = db::Connect(*url);
-  if (!conn.ok()) Die(url_text + ": " + conn.status().ToString());
-  return std::move(conn).value();
-}
-
 struct Latencies {
   std::vector<double> ms;
   double Pct(double p) {
@@ -218,12 +195,6 @@ struct Latencies {
     return ms[std::min(ms.size() - 1, static_cast<size_t>(p * static_cast<double>(ms.size())))];
   }
 };
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // The app on one backend: migrated, seeded, with the URLs of its roles.
 struct App {

@@ -11,7 +11,6 @@
 //   so that load from elsewhere on the machine hits both alike; the ratios are per round.
 // Prints "PLINTH read rps=…", "PGBENCH read tps=…", the same for write, and the ratios.
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,62 +18,35 @@
 
 #include <algorithm>
 #include <atomic>
-#include <future>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <future>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "plinth/database.h"
 #include "plinth/db.h"
+
+const char plinth::bench::kProgramName[] = "db_benchmark";
 
 namespace {
 
 using plinth::Status;
+using namespace plinth::bench;
 using namespace plinth::db;
 using namespace std::chrono_literals;
 
 constexpr int kTenants = 100;
 constexpr int kRowsPerTenant = 1000;
 constexpr int kConcurrency = 32;
+constexpr int kPgbenchThreads = 2;  // pgbench -j
 constexpr char kDatabase[] = "plinth_bench";
 constexpr char kAppRole[] = "plinth_bench_app";
-
-[[noreturn]] void Die(const std::string& what) {
-  std::cerr << "db_benchmark: " << what << std::endl;
-  std::exit(1);
-}
-
-void Check(const Status& st, const std::string& what) {
-  if (!st.ok()) Die(what + ": " + st.ToString());
-}
-
-// postgresql://user@host:port/db?x → the same with another user and database.
-std::string WithUserAndDatabase(const std::string& uri, const std::string& user, const std::string& db) {
-  size_t scheme = uri.find("://");
-  size_t at = uri.find('@', scheme + 3);
-  size_t host = at == std::string::npos ? scheme + 3 : at + 1;
-  size_t path = uri.find_first_of("/?", host);
-  std::string hostport = uri.substr(host, path == std::string::npos ? std::string::npos : path - host);
-  size_t query = uri.find('?', host);
-  std::string rest = query == std::string::npos ? "" : uri.substr(query);
-  return "postgresql://" + user + "@" + hostport + "/" + db + rest;
-}
-
-std::unique_ptr<Connection> ConnectOrDie(const std::string& url_text) {
-  auto url = ParseUrl(url_text);
-  if (!url.ok()) Die(url.status().ToString());
-  auto conn = Connect(*url);
-  if (!conn.ok()) Die(conn.status().ToString());
-  return std::move(conn).value();
-}
 
 void Setup(const std::string& admin_url) {
   auto admin = ConnectOrDie(admin_url);
@@ -117,70 +89,6 @@ const char* kInsertDoc =
     "INSERT INTO documents (tenant_id, id, title, body) VALUES ($1, nextval('documents_id_seq'), $2, $3) "
     "RETURNING tenant_id, id, title, created_at";
 const char* kInsertAudit = "INSERT INTO audit_logs (tenant_id, action, resource_id) VALUES ($1, 'create', $2)";
-
-// CPU seconds, for a load-independent comparison: on a machine shared with other work the
-// wall-clock rates drift from second to second, but the CPU each stack spends per transaction
-// (client + server) does not, and on a dedicated machine where client and server share the
-// cores, throughput is cores / (CPU per transaction).
-double TicksToSeconds(unsigned long long ticks) { return static_cast<double>(ticks) / ::sysconf(_SC_CLK_TCK); }
-
-// Fields 14-17 of /proc/PID/stat: utime, stime, cutime, cstime; and field 4, ppid.
-bool ReadStat(int pid, int* ppid, unsigned long long* self, unsigned long long* children) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t close = text.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream rest(text.substr(close + 2));
-  std::string state;
-  long long f[20] = {0};
-  rest >> state;
-  for (int i = 0; i < 14 && rest; ++i) rest >> f[i];  // fields 4..17
-  *ppid = static_cast<int>(f[0]);
-  *self = static_cast<unsigned long long>(f[10] + f[11]);
-  *children = static_cast<unsigned long long>(f[12] + f[13]);
-  return true;
-}
-
-// CPU seconds used so far by the server: the postmaster, its live children, and the children
-// it has reaped (backends of pgbench's connections, which end with each run).
-double ServerCpuSeconds(int postmaster) {
-  unsigned long long total = 0;
-  int ppid = 0;
-  unsigned long long self = 0, children = 0;
-  if (ReadStat(postmaster, &ppid, &self, &children)) total += self + children;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    if (ReadStat(std::stoi(name), &ppid, &self, &children) && ppid == postmaster) total += self + children;
-  }
-  return TicksToSeconds(total);
-}
-
-double RusageSeconds(int who) {
-  rusage u{};
-  ::getrusage(who, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-int PostmasterPid(const std::string& admin_url) {
-  auto admin = ConnectOrDie(admin_url);
-  auto r = admin->Query("SELECT pg_backend_pid()");
-  if (!r.ok()) Die(r.status().ToString());
-  int ppid = 0;
-  unsigned long long self = 0, children = 0;
-  if (!ReadStat(std::stoi(*r->rows[0][0]), &ppid, &self, &children)) Die("cannot read /proc: run on the server's host");
-  return ppid;
-}
-
-struct Figures {
-  double per_second = 0;
-  uint64_t transactions = 0;
-  uint64_t errors = 0;
-  double p50_ms = 0, p99_ms = 0;
-  double client_cpu_s = 0, server_cpu_s = 0;
-  double CpuPerTxUs() const { return transactions ? (client_cpu_s + server_cpu_s) * 1e6 / transactions : 0; }
-};
 
 // One Database, kept open across rounds (warm: connections open, statements prepared).
 class PlinthRunner {
@@ -278,52 +186,21 @@ class PlinthRunner {
   int seed_ = 0;
 };
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 // pgbench's pipelined floor for the same transaction.
-Figures RunPgbench(const std::string& app_url, bool write, int seconds, int postmaster) {
-  char dir[] = "/tmp/plinth-dbbench-XXXXXX";
-  if (::mkdtemp(dir) == nullptr) Die("mkdtemp");
-  const std::string script = std::string(dir) + "/tx.sql";
-  FILE* f = std::fopen(script.c_str(), "w");
-  if (!f) Die("cannot write " + script);
-  std::fprintf(f, "\\set t random(1, %d)\n\\set i random(1, %d)\n\\startpipeline\n", kTenants, kRowsPerTenant);
-  std::fprintf(f, "SELECT set_config('plinth.tenant_id', :t::text, true);\n");
+std::string PgbenchScript(bool write) {
+  std::string script = "\\set t random(1, " + std::to_string(kTenants) + ")\n\\set i random(1, " +
+                       std::to_string(kRowsPerTenant) + ")\n\\startpipeline\n";
+  script += "SELECT set_config('plinth.tenant_id', :t::text, true);\n";
   if (write) {
-    std::fprintf(f,
-                 "INSERT INTO documents (tenant_id, id, title, body) VALUES (:t, nextval('documents_id_seq'), 'bench doc', "
-                 "'body') RETURNING tenant_id, id, title, created_at;\n"
-                 "INSERT INTO audit_logs (tenant_id, action, resource_id) VALUES (:t, 'create', NULL);\n");
+    script +=
+        "INSERT INTO documents (tenant_id, id, title, body) VALUES (:t, nextval('documents_id_seq'), 'bench doc', "
+        "'body') RETURNING tenant_id, id, title, created_at;\n"
+        "INSERT INTO audit_logs (tenant_id, action, resource_id) VALUES (:t, 'create', NULL);\n";
   } else {
-    std::fprintf(f, "SELECT tenant_id, id, title, body, created_at FROM documents WHERE tenant_id = :t AND id = :i;\n");
+    script += "SELECT tenant_id, id, title, body, created_at FROM documents WHERE tenant_id = :t AND id = :i;\n";
   }
-  std::fprintf(f, "\\endpipeline\n");
-  std::fclose(f);
-  const std::string cmd = "pgbench '" + app_url + "' -n -M prepared -c " + std::to_string(kConcurrency) +
-                          " -j 2 -T " + std::to_string(seconds) + " -f " + script + " 2>&1";
-  const double client_before = RusageSeconds(RUSAGE_CHILDREN);
-  const double server_before = ServerCpuSeconds(postmaster);
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) Die("cannot run pgbench");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  Figures fig;
-  fig.client_cpu_s = RusageSeconds(RUSAGE_CHILDREN) - client_before;
-  fig.server_cpu_s = ServerCpuSeconds(postmaster) - server_before;
-  std::remove(script.c_str());
-  ::rmdir(dir);
-  size_t pos = out.find("tps = ");
-  size_t processed = out.find("actually processed: ");
-  if (pos == std::string::npos || processed == std::string::npos) Die("pgbench failed:\n" + out);
-  fig.per_second = std::atof(out.c_str() + pos + 6);
-  fig.transactions = std::strtoull(out.c_str() + processed + 20, nullptr, 10);
-  return fig;
+  script += "\\endpipeline\n";
+  return script;
 }
 
 }  // namespace
@@ -358,7 +235,12 @@ int main(int argc, char** argv) {
     for (int r = 0; r < rounds; ++r) {
       Figures f = plinth.Run(write, std::chrono::seconds(seconds));
       errors += f.errors;
-      const Figures g = RunPgbench(app_url, write, seconds, postmaster);
+      const Figures g = RunPgbench({.url = app_url,
+                                    .script = PgbenchScript(write),
+                                    .clients = kConcurrency,
+                                    .threads = kPgbenchThreads,
+                                    .seconds = seconds,
+                                    .postmaster = postmaster});
       ours.push_back(f.per_second);
       floor.push_back(g.per_second);
       ratios.push_back(f.per_second / g.per_second);

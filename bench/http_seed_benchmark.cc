@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "plinth/apikey.h"
 #include "plinth/auth.h"
 #include "plinth/auth_admin.h"
@@ -28,17 +29,18 @@
 #include "plinth/runner.h"
 #include "plinth/schema.h"
 
+const char plinth::bench::kProgramName[] = "http_seed";
+
 namespace {
 
 using namespace plinth;
+using bench::ConnectOrDie;
+using bench::WithUserAndDatabase;
 
 constexpr int kRowsPerInsert = 500;
 constexpr int kKeysFileDocsPerTenant = 20;
 
-[[noreturn]] void Die(const std::string& what, const Status& st) {
-  std::cerr << "http_seed: " << what << ": " << st.ToString() << "\n";
-  std::exit(1);
-}
+[[noreturn]] void Die(const std::string& what, const Status& st) { bench::Die(what + ": " + st.ToString()); }
 
 std::string Arg(int argc, char** argv, const std::string& name, const std::string& def = {}) {
   for (int i = 1; i + 1 < argc; ++i) {
@@ -47,26 +49,10 @@ std::string Arg(int argc, char** argv, const std::string& name, const std::strin
   return def;
 }
 
-// postgresql://postgres@host:port/postgres → postgresql://USER@host:port/DB
-std::string WithUserAndDb(const std::string& uri, const std::string& user, const std::string& dbname) {
-  const size_t scheme = uri.find("://");
-  const size_t at = uri.find('@', scheme + 3);
-  const size_t path = uri.find('/', at);
-  return uri.substr(0, scheme + 3) + user + uri.substr(at, path - at) + "/" + dbname;
-}
-
 std::string Uuid(int a, int b) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%08x-0000-4000-8000-%012x", a, b);
   return buf;
-}
-
-std::unique_ptr<db::Connection> Connect(const std::string& url_text) {
-  auto url = db::ParseUrl(url_text);
-  if (!url.ok()) Die("url " + url_text, url.status());
-  auto c = db::Connect(*url);
-  if (!c.ok()) Die("connect", c.status());
-  return std::move(c).value();
 }
 
 void Exec(db::Connection& c, const std::string& sql) {
@@ -102,7 +88,7 @@ int main(int argc, char** argv) {
   const bool pg = sqlite_file.empty();
   if (pg) {
     {
-      auto su = Connect(superuser);
+      auto su = ConnectOrDie(superuser);
       Exec(*su, "DROP DATABASE IF EXISTS " + db::QuoteIdent(dbname) + " WITH (FORCE)");
       Exec(*su, "CREATE DATABASE " + db::QuoteIdent(dbname));
     }
@@ -113,10 +99,10 @@ int main(int argc, char** argv) {
     ro.admin_role = "plinth_admin";
     auto stmts = data::RoleStatements(ro);
     if (!stmts.ok()) Die("roles", stmts.status());
-    admin_url = WithUserAndDb(superuser, "postgres", dbname);
-    auto su = Connect(admin_url);
+    admin_url = WithUserAndDatabase(superuser, "postgres", dbname);
+    auto su = ConnectOrDie(admin_url);
     for (const auto& s : *stmts) Exec(*su, s);
-    auto owner = db::ParseUrl(WithUserAndDb(superuser, ro.owner_role, dbname));
+    auto owner = db::ParseUrl(WithUserAndDatabase(superuser, ro.owner_role, dbname));
     auto up = runner::Up(*owner, *migrations, "head", runner::RunOptions{});
     if (!up.ok()) Die("migrate up as the owner", up.status());
     for (const auto& s : *stmts) Exec(*su, s);
@@ -125,20 +111,20 @@ int main(int argc, char** argv) {
     io.definer_role = ro.admin_role;
     Status st = auth::InstallAuthSupport(*su, *schema, *auth_config, io);
     if (!st.ok()) Die("install auth support", st);
-    std::cout << "RUNTIME_URL=" << WithUserAndDb(superuser, ro.runtime_role, dbname) << "\n";
-    std::cout << "ADMIN_URL=" << WithUserAndDb(superuser, ro.admin_role, dbname) << "\n";
+    std::cout << "RUNTIME_URL=" << WithUserAndDatabase(superuser, ro.runtime_role, dbname) << "\n";
+    std::cout << "ADMIN_URL=" << WithUserAndDatabase(superuser, ro.admin_role, dbname) << "\n";
   } else {
     std::remove(sqlite_file.c_str());
     admin_url = "sqlite://" + sqlite_file;
     auto url = db::ParseUrl(admin_url);
     auto up = runner::Up(*url, *migrations, "head", runner::RunOptions{});
     if (!up.ok()) Die("migrate up", up.status());
-    auto conn = Connect(admin_url);
+    auto conn = ConnectOrDie(admin_url);
     Status st = auth::InstallAuthSupport(*conn, *schema, *auth_config, {});
     if (!st.ok()) Die("install auth support", st);
   }
 
-  auto conn = Connect(admin_url);
+  auto conn = ConnectOrDie(admin_url);
   auto hasher = crypto::ApiKeyHasher::Create(std::getenv("PLINTH_API_KEY_PEPPER") ? std::getenv("PLINTH_API_KEY_PEPPER") : "");
   if (!hasher.ok()) Die("pepper", hasher.status());
   auto P = [pg](int i) { return (pg ? "$" : "?") + std::to_string(i); };

@@ -12,9 +12,7 @@
 //   pgbench so that load from elsewhere on the machine hits both alike; ratios are per round,
 //   and a CPU-per-transaction ratio is printed beside the wall-clock one.
 // Prints "RUNTIME read rps=…", "PGBENCH read tps=…", the same for write, and "RATIO …".
-#include <fcntl.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,17 +22,15 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <iostream>
 #include <mutex>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "plinth/data.h"
 #include "plinth/database.h"
 #include "plinth/db.h"
@@ -42,9 +38,12 @@
 #include "plinth/runner.h"
 #include "plinth/schema.h"
 
+const char plinth::bench::kProgramName[] = "runtime_benchmark";
+
 namespace {
 
 using plinth::Status;
+using namespace plinth::bench;
 using namespace plinth::db;
 using namespace std::chrono_literals;
 namespace data = plinth::data;
@@ -52,6 +51,7 @@ namespace data = plinth::data;
 constexpr int kTenants = 100;
 constexpr int kRowsPerTenant = 1000;
 constexpr int kConcurrency = 32;
+constexpr int kPgbenchThreads = 2;  // pgbench -j
 constexpr char kDatabase[] = "plinth_rtbench";
 constexpr char kOwnerRole[] = "plinth_rtbench_owner";
 constexpr char kAppRole[] = "plinth_rtbench_app";
@@ -86,15 +86,6 @@ for = "all"
 using = "tenant_id = auth.tenant_id()"
 )toml";
 
-[[noreturn]] void Die(const std::string& what) {
-  std::cerr << "runtime_benchmark: " << what << std::endl;
-  std::exit(1);
-}
-
-void Check(const Status& st, const std::string& what) {
-  if (!st.ok()) Die(what + ": " + st.ToString());
-}
-
 // Canonical ids of tenant t and of row i of it.
 std::string TenantId(int t) {
   char buf[40];
@@ -115,99 +106,6 @@ std::string Fmt(const char* f, const std::string& a, const std::string& b = "") 
   std::snprintf(buf, sizeof buf, f, a.c_str(), b.c_str());
   return buf;
 }
-
-std::string WithUserAndDatabase(const std::string& uri, const std::string& user, const std::string& db) {
-  size_t scheme = uri.find("://");
-  size_t at = uri.find('@', scheme + 3);
-  size_t host = at == std::string::npos ? scheme + 3 : at + 1;
-  size_t path = uri.find_first_of("/?", host);
-  std::string hostport = uri.substr(host, path == std::string::npos ? std::string::npos : path - host);
-  size_t query = uri.find('?', host);
-  std::string rest = query == std::string::npos ? "" : uri.substr(query);
-  return "postgresql://" + user + "@" + hostport + "/" + db + rest;
-}
-
-std::unique_ptr<Connection> ConnectOrDie(const std::string& url_text) {
-  auto url = ParseUrl(url_text);
-  if (!url.ok()) Die(url.status().ToString());
-  auto conn = Connect(*url);
-  if (!conn.ok()) Die(conn.status().ToString());
-  return std::move(conn).value();
-}
-
-// CPU seconds, for a load-independent comparison: on a machine shared with other work the
-// wall-clock rates drift from second to second, but the CPU each stack spends per transaction
-// (client + server) does not, and on a dedicated machine where client and server share the
-// cores, throughput is cores / (CPU per transaction).
-double TicksToSeconds(unsigned long long ticks) { return static_cast<double>(ticks) / ::sysconf(_SC_CLK_TCK); }
-
-// Fields 14-17 of /proc/PID/stat: utime, stime, cutime, cstime; and field 4, ppid.
-// A process may end while it is read (ESRCH): that is "no figures", not an error.
-bool ReadStat(int pid, int* ppid, unsigned long long* self, unsigned long long* children) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[1024];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  const std::string text(buf, static_cast<size_t>(n));
-  size_t close = text.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream rest(text.substr(close + 2));
-  std::string state;
-  long long f[20] = {0};
-  rest >> state;
-  for (int i = 0; i < 14 && rest; ++i) rest >> f[i];  // fields 4..17
-  *ppid = static_cast<int>(f[0]);
-  *self = static_cast<unsigned long long>(f[10] + f[11]);
-  *children = static_cast<unsigned long long>(f[12] + f[13]);
-  return true;
-}
-
-// CPU seconds used so far by the server: the postmaster, its live children, and the children
-// it has reaped (backends of pgbench's connections, which end with each run).
-double ServerCpuSeconds(int postmaster) {
-  unsigned long long total = 0;
-  int ppid = 0;
-  unsigned long long self = 0, children = 0;
-  if (ReadStat(postmaster, &ppid, &self, &children)) total += self + children;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    if (ReadStat(std::stoi(name), &ppid, &self, &children) && ppid == postmaster) total += self + children;
-  }
-  return TicksToSeconds(total);
-}
-
-double RusageSeconds(int who) {
-  rusage u{};
-  ::getrusage(who, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-int PostmasterPid(const std::string& admin_url) {
-  auto admin = ConnectOrDie(admin_url);
-  auto r = admin->Query("SELECT pg_backend_pid()");
-  if (!r.ok()) Die(r.status().ToString());
-  int ppid = 0;
-  unsigned long long self = 0, children = 0;
-  if (!ReadStat(std::stoi(*r->rows[0][0]), &ppid, &self, &children)) Die("cannot read /proc: run on the server's host");
-  return ppid;
-}
-
-struct Figures {
-  double per_second = 0;
-  uint64_t transactions = 0;
-  uint64_t errors = 0;
-  double p50_ms = 0, p99_ms = 0;
-  double client_cpu_s = 0, server_cpu_s = 0;
-  double CpuPerTxUs() const { return transactions ? (client_cpu_s + server_cpu_s) * 1e6 / transactions : 0; }
-  double ClientCpuPerTxUs() const { return transactions ? client_cpu_s * 1e6 / transactions : 0; }
-  double ServerCpuPerTxUs() const { return transactions ? server_cpu_s * 1e6 / transactions : 0; }
-};
-
 
 plinth::schema::Schema LoadBenchSchema() {
   plinth::Diagnostics diags;
@@ -381,59 +279,25 @@ class RuntimeRunner {
   std::vector<std::vector<std::string>> row_ids_;
 };
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 // pgbench's pipelined floor for the same transaction (pg-limit.sh's form: one set_config).
-Figures RunPgbench(const std::string& app_url, bool write, int seconds, int postmaster) {
-  char dir[] = "/tmp/plinth-rtbench-XXXXXX";
-  if (::mkdtemp(dir) == nullptr) Die("mkdtemp");
-  const std::string script = std::string(dir) + "/tx.sql";
-  FILE* f = std::fopen(script.c_str(), "w");
-  if (!f) Die("cannot write " + script);
-  std::fprintf(f, "\\set t random(1, %d)\n\\set i random(1, %d)\n\\startpipeline\n", kTenants, kRowsPerTenant);
+std::string PgbenchScript(bool write) {
+  std::string script = "\\set t random(1, " + std::to_string(kTenants) + ")\n\\set i random(1, " +
+                       std::to_string(kRowsPerTenant) + ")\n\\startpipeline\n";
   // pgbench -M prepared binds :t and :i as parameters of unknown type: cast them for to_hex.
   const std::string tenant = Fmt(kTenantSql, ":t::int");
-  std::fprintf(f, "SELECT set_config('plinth.tenant_id', %s, true);\n", tenant.c_str());
+  script += "SELECT set_config('plinth.tenant_id', " + tenant + ", true);\n";
   if (write) {
-    std::fprintf(f,
-                 "INSERT INTO documents (tenant_id, title, metadata) VALUES (%s::uuid, 'limit doc', '{\"source\":\"pgbench\"}') "
-                 "RETURNING id, created_at;\n"
-                 "INSERT INTO plinth_audit (tenant_id, principal_kind, action, table_name, changes) VALUES (%s::uuid, "
-                 "'api_key', 'insert', 'documents', '{}');\n",
-                 tenant.c_str(), tenant.c_str());
+    script += "INSERT INTO documents (tenant_id, title, metadata) VALUES (" + tenant +
+              "::uuid, 'limit doc', '{\"source\":\"pgbench\"}') RETURNING id, created_at;\n"
+              "INSERT INTO plinth_audit (tenant_id, principal_kind, action, table_name, changes) VALUES (" +
+              tenant + "::uuid, 'api_key', 'insert', 'documents', '{}');\n";
   } else {
-    std::fprintf(f,
-                 "SELECT tenant_id, id, user_id, title, content_hash, metadata, created_at, updated_at FROM documents "
-                 "WHERE tenant_id = %s::uuid AND id = %s::uuid;\n",
-                 tenant.c_str(), Fmt(kRowSql, ":t::int", ":i::int").c_str());
+    script +=
+        "SELECT tenant_id, id, user_id, title, content_hash, metadata, created_at, updated_at FROM documents "
+        "WHERE tenant_id = " + tenant + "::uuid AND id = " + Fmt(kRowSql, ":t::int", ":i::int") + "::uuid;\n";
   }
-  std::fprintf(f, "\\endpipeline\n");
-  std::fclose(f);
-  const std::string cmd = "pgbench '" + app_url + "' -n -M prepared -c " + std::to_string(kConcurrency) +
-                          " -j 2 -T " + std::to_string(seconds) + " -f " + script + " 2>&1";
-  const double client_before = RusageSeconds(RUSAGE_CHILDREN);
-  const double server_before = ServerCpuSeconds(postmaster);
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) Die("cannot run pgbench");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  Figures fig;
-  fig.client_cpu_s = RusageSeconds(RUSAGE_CHILDREN) - client_before;
-  fig.server_cpu_s = ServerCpuSeconds(postmaster) - server_before;
-  std::remove(script.c_str());
-  ::rmdir(dir);
-  size_t pos = out.find("tps = ");
-  size_t processed = out.find("actually processed: ");
-  if (pos == std::string::npos || processed == std::string::npos) Die("pgbench failed:\n" + out);
-  fig.per_second = std::atof(out.c_str() + pos + 6);
-  fig.transactions = std::strtoull(out.c_str() + processed + 20, nullptr, 10);
-  return fig;
+  script += "\\endpipeline\n";
+  return script;
 }
 
 }  // namespace
@@ -470,7 +334,12 @@ int main(int argc, char** argv) {
     for (int r = 0; r < rounds; ++r) {
       Figures f = runtime.Run(write, std::chrono::seconds(seconds));
       errors += f.errors;
-      const Figures g = RunPgbench(app_url, write, seconds, postmaster);
+      const Figures g = RunPgbench({.url = app_url,
+                                    .script = PgbenchScript(write),
+                                    .clients = kConcurrency,
+                                    .threads = kPgbenchThreads,
+                                    .seconds = seconds,
+                                    .postmaster = postmaster});
       ours.push_back(f.per_second);
       floor.push_back(g.per_second);
       ratios.push_back(f.per_second / g.per_second);

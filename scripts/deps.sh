@@ -2,7 +2,7 @@
 # Installs the Debian packages plinth needs to build, test and benchmark, when missing.
 # Idempotent and quiet when everything is present. Needs root (or sudo) only when installing.
 set -euo pipefail
-pkgs=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
+pkgs=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev lld
       libpq-dev libsqlite3-dev sqlite3 postgresql-15 postgresql-client-15
       libboost1.81-dev libboost-json1.81-dev libssl-dev libsodium-dev libargon2-dev
       libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev

@@ -112,6 +112,11 @@ struct ServeConfig {
   // Operations.
   std::string access_log = "-";      // "-" stdout, "" off, else a file appended to
   std::string demo_key_file;         // first start: create a demo tenant, admin and key here
+  // The audit chain's background sealer (docs/security.md "Audit chain"). 0 = per backend:
+  // PostgreSQL every 5 s, up to 10,000 rows a run; SQLite every 250 ms, up to 500 rows a run
+  // (a run holds SQLite's one write lock, so short runs keep writes from stalling behind it).
+  Clock::duration audit_seal_interval{0};
+  int64_t audit_seal_batch = 0;
 };
 
 // One setting of the table (docs/operations.md is generated from the same list by hand).

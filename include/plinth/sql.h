@@ -7,7 +7,7 @@
 //   integer → integer / INTEGER CHECK(range);  bigint → bigint / INTEGER
 //   boolean → boolean / INTEGER CHECK(c IN (0,1));  decimal(p,s) → numeric(p,s) / NUMERIC
 //   timestamp → timestamptz / TEXT (RFC 3339 UTC, 6 fractional digits, 'Z')
-//   date → date / TEXT (YYYY-MM-DD);  json → jsonb / TEXT CHECK(json_valid(c))
+//   date → date / TEXT (YYYY-MM-DD);  json → jsonb / TEXT CHECK(c IS NULL OR json_valid(c))
 //   bytes → bytea / BLOB;  enum → CREATE TYPE … AS ENUM / TEXT CHECK(c IN (…))
 //   encrypted columns are bytea / BLOB whatever their logical type.
 // PostgreSQL objects live in schema `public`; plinth's support functions in `plinth` and `auth`.

@@ -390,6 +390,22 @@ std::vector<Spec> MakeSpecs() {
   add("demo_key_file", "PLINTH_DEMO_KEY_FILE", "",
       "on the first start create a demo tenant, admin user and API key and keep the key in this file (0600)",
       text(&ServeConfig::demo_key_file), [](const ServeConfig& c) { return c.demo_key_file; });
+  add("audit_seal_interval", "AUDIT_SEAL_INTERVAL", "0",
+      "how often the background sealer chains committed audit rows, e.g. 5s, 250ms (0: 5 s on PostgreSQL, 250 ms on SQLite)",
+      [](ServeConfig& c, const std::string& v) -> Status {
+        PLINTH_ASSIGN_OR_RETURN(auto d, ParseDuration(v, std::chrono::seconds(1)));
+        if (d.count() != 0 && d < std::chrono::milliseconds(10)) return Bad("must be 0 or at least 10ms");
+        c.audit_seal_interval = std::chrono::duration_cast<Clock::duration>(d);
+        return Status::Ok();
+      },
+      [](const ServeConfig& c) { return Secs(c.audit_seal_interval); });
+  add("audit_seal_batch", "AUDIT_SEAL_BATCH", "0",
+      "audit rows chained per sealer run at most (0: 10000 on PostgreSQL, 500 on SQLite)",
+      [](ServeConfig& c, const std::string& v) -> Status {
+        PLINTH_ASSIGN_OR_RETURN(c.audit_seal_batch, ParseInt(v, 0, 10'000'000));
+        return Status::Ok();
+      },
+      [](const ServeConfig& c) { return std::to_string(c.audit_seal_batch); });
   return s;
 }
 

@@ -27,7 +27,8 @@ namespace {
 
 constexpr size_t kJwtSecretBytes = 32;
 constexpr auto kTeardownBudget = std::chrono::seconds(5);
-// How often committed audit rows are chained (docs/security.md "Audit chain").
+// How often committed audit rows are chained (docs/security.md "Audit chain"), when the
+// audit_seal_interval / audit_seal_batch settings leave it to the backend.
 constexpr auto kAuditSealInterval = std::chrono::seconds(5);
 // SQLite has one write lock, and a sealing run holds it for as long as it chains rows (~50 µs a
 // row): every API write waits behind it. At 1,000 writes/s a 5 s run stalled writes for ~250 ms
@@ -260,6 +261,10 @@ Status ApiServer::Impl::Build(std::ostream& out) {
       so.interval = kAuditSealIntervalSqlite;
       so.seal.max_rows = kAuditSealRowsSqlite;
     }
+    if (c.audit_seal_interval.count() > 0) {
+      so.interval = std::chrono::duration_cast<std::chrono::milliseconds>(c.audit_seal_interval);
+    }
+    if (c.audit_seal_batch > 0) so.seal.max_rows = c.audit_seal_batch;
     so.on_error = [](const Status& st) { std::cerr << "warning: " + st.ToString() + "\n" << std::flush; };
     auto sl = audit::BackgroundSealer::Start(url, so);
     if (sl.ok()) {

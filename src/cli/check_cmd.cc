@@ -66,7 +66,7 @@ std::string Plural(size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
-std::string VersionOrBase(const std::string& v) { return v.empty() ? "base" : v; }
+std::string VersionOrBaseText(const std::string& v) { return v.empty() ? "base" : v; }
 
 // The table a difference's object belongs to ("column t.c" → t), or "" for objects that are
 // not a table's (enums, functions, indexes — those are looked up by name).
@@ -166,7 +166,7 @@ int RunCheck(GlobalOptions& g) {
     if (!st.ok()) {
       Report::Fail(history_row, st.status().message());
     } else {
-      history_row.detail = "at " + VersionOrBase(st->current) + ", head " + VersionOrBase(st->head);
+      history_row.detail = "at " + VersionOrBaseText(st->current) + ", head " + VersionOrBaseText(st->head);
       if (st->pending > 0) {
         Report::Fail(history_row, Plural(st->pending, "migration is", "migrations are") +
                                       " pending: run `plinth migrate up`");

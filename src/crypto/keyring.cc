@@ -28,7 +28,7 @@ bool ValidKeyId(std::string_view id) {
   return true;
 }
 
-void PutU32(std::string& out, std::size_t v) {
+void PutBe32(std::string& out, std::size_t v) {
   out += static_cast<char>((v >> 24) & 0xFF);
   out += static_cast<char>((v >> 16) & 0xFF);
   out += static_cast<char>((v >> 8) & 0xFF);
@@ -75,7 +75,7 @@ Result<ParsedBlob> ParseBlob(std::string_view blob) {
 std::string BuildAad(std::string_view table, std::string_view column, std::string_view row_key) {
   std::string out(kAadTag);
   for (std::string_view part : {table, column, row_key}) {
-    PutU32(out, part.size());
+    PutBe32(out, part.size());
     out.append(part);
   }
   return out;

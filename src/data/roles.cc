@@ -11,13 +11,13 @@ namespace {
 constexpr size_t kMaxIdentifierBytes = 63;
 constexpr std::string_view kTag = "$plinth$";
 
-std::string Q(std::string_view s) { return db::QuoteIdent(s); }
+std::string QIdent(std::string_view s) { return db::QuoteIdent(s); }
 std::string L(std::string_view s) { return db::QuoteLiteral(s); }
 
 // CREATE ROLE when missing (CREATE ROLE has no IF NOT EXISTS).
 std::string CreateRole(const std::string& role, const std::string& attributes) {
   return "DO " + std::string(kTag) + " BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = " + L(role) +
-         ") THEN CREATE ROLE " + Q(role) + " " + attributes + "; END IF; END " + std::string(kTag);
+         ") THEN CREATE ROLE " + QIdent(role) + " " + attributes + "; END IF; END " + std::string(kTag);
 }
 
 // Statements that apply only when `object` (a regclass or schema name) exists.
@@ -46,7 +46,7 @@ Result<std::vector<std::string>> RoleStatements(const RoleOptions& o) {
     return Status(Code::kInvalidArgument, "the owner, runtime and admin roles must be distinct roles");
   }
 
-  const std::string owner = Q(o.owner_role);
+  const std::string owner = QIdent(o.owner_role);
   std::vector<std::string> users{o.runtime_role};
   if (!o.admin_role.empty()) users.push_back(o.admin_role);
 
@@ -56,23 +56,23 @@ Result<std::vector<std::string>> RoleStatements(const RoleOptions& o) {
   out.push_back(CreateRole(o.runtime_role, "LOGIN"));
   // NOINHERIT: even if someone grants it membership in another role, it does not use that
   // role's privileges without SET ROLE (which plinth's pool refuses).
-  out.push_back("ALTER ROLE " + Q(o.runtime_role) + " NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT");
+  out.push_back("ALTER ROLE " + QIdent(o.runtime_role) + " NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT");
   if (!o.admin_role.empty()) {
     out.push_back(CreateRole(o.admin_role, "LOGIN"));
-    out.push_back("ALTER ROLE " + Q(o.admin_role) + " NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT");
+    out.push_back("ALTER ROLE " + QIdent(o.admin_role) + " NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT");
   }
   if (!o.owner_password.empty()) out.push_back("ALTER ROLE " + owner + " PASSWORD " + L(o.owner_password));
-  if (!o.runtime_password.empty()) out.push_back("ALTER ROLE " + Q(o.runtime_role) + " PASSWORD " + L(o.runtime_password));
+  if (!o.runtime_password.empty()) out.push_back("ALTER ROLE " + QIdent(o.runtime_role) + " PASSWORD " + L(o.runtime_password));
   if (!o.admin_role.empty() && !o.admin_password.empty()) {
-    out.push_back("ALTER ROLE " + Q(o.admin_role) + " PASSWORD " + L(o.admin_password));
+    out.push_back("ALTER ROLE " + QIdent(o.admin_role) + " PASSWORD " + L(o.admin_password));
   }
 
-  const std::string database = Q(o.database);
+  const std::string database = QIdent(o.database);
   out.push_back("GRANT CONNECT, CREATE, TEMPORARY ON DATABASE " + database + " TO " + owner);
   out.push_back("GRANT USAGE, CREATE ON SCHEMA public TO " + owner);
   out.push_back("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
   for (const std::string& u : users) {
-    const std::string r = Q(u);
+    const std::string r = QIdent(u);
     out.push_back("GRANT CONNECT ON DATABASE " + database + " TO " + r);
     out.push_back("GRANT USAGE ON SCHEMA public TO " + r);
     // What exists now…

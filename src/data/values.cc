@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "data/statements.h"
 #include "schema/literals.h"
 
 namespace plinth::data::internal {
@@ -118,7 +119,7 @@ class JsonCanon {
     if (ch == '[') return Array(depth);
     if (ch == '"') {
       PLINTH_ASSIGN_OR_RETURN(std::string s, String());
-      return Quote(s);
+      return JsonQuote(s);
     }
     if (ch == '-' || IsDigit(ch)) return Number();
     if (Literal("true")) return std::string("true");
@@ -165,7 +166,7 @@ class JsonCanon {
     for (const auto& [k, v] : members) {
       if (!first) out += ",";
       first = false;
-      out += Quote(k) + ":" + v;
+      out += JsonQuote(k) + ":" + v;
     }
     return out + "}";
   }
@@ -335,31 +336,6 @@ class JsonCanon {
       out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
       out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
     }
-  }
-
-  // jsonb's escape_json.
-  static std::string Quote(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char ch : s) {
-      switch (ch) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (ch < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-            out += buf;
-          } else {
-            out.push_back(static_cast<char>(ch));
-          }
-      }
-    }
-    return out + "\"";
   }
 
   std::string_view in_;

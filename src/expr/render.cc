@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::string_view kSqliteNow = "strftime('%Y-%m-%dT%H:%M:%f000Z','now')";
 
-std::string Parens(std::string s) { return "(" + s + ")"; }
+std::string Parenthesized(std::string s) { return "(" + s + ")"; }
 
 bool IsConcat(const Node& n) { return n.kind == NodeKind::kBinary && n.bop == BinaryOp::kConcat; }
 bool IsBinary(const Node& n, BinaryOp op) { return n.kind == NodeKind::kBinary && n.bop == op; }
@@ -85,7 +85,7 @@ class Renderer {
 
   std::string Operand(const Node& child, bool parens) {
     std::string s = R(child);
-    return parens ? Parens(std::move(s)) : s;
+    return parens ? Parenthesized(std::move(s)) : s;
   }
 
   // An operand of a comparison, is null, in, like or between: arithmetic binds tighter than

@@ -8,14 +8,14 @@ namespace plinth::expr {
 namespace {
 
 bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Reads exactly `n` digits at s[i…]; false when they are not all digits.
 bool Digits(std::string_view s, size_t i, size_t n, int& out) {
   if (i + n > s.size()) return false;
   out = 0;
   for (size_t k = 0; k < n; ++k) {
-    if (!IsDigit(s[i + k])) return false;
+    if (!IsAsciiDigit(s[i + k])) return false;
     out = out * 10 + (s[i + k] - '0');
   }
   return true;
@@ -100,7 +100,7 @@ std::optional<std::string> NormalizeTimestamp(std::string_view s) {
       ++i;
       constexpr int kMicroDigits = 6;
       int n = 0;
-      while (i < s.size() && IsDigit(s[i])) {
+      while (i < s.size() && IsAsciiDigit(s[i])) {
         if (++n > kMicroDigits) return std::nullopt;
         micros = micros * 10 + (s[i] - '0');
         ++i;

@@ -24,7 +24,7 @@ size_t RoundUpPowerOfTwo(size_t n) {
   return p;
 }
 
-void AppendUint(std::string& out, uint64_t v) {
+void AppendDecimal(std::string& out, uint64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, end);
@@ -58,7 +58,7 @@ void AppendAccessLine(std::string& out, const AccessRecord& r) {
   out += ",\"route\":";
   AppendJsonString(out, r.route);
   out += ",\"status\":";
-  AppendUint(out, static_cast<uint64_t>(r.status < 0 ? 0 : r.status));
+  AppendDecimal(out, static_cast<uint64_t>(r.status < 0 ? 0 : r.status));
   out += ",\"duration_ms\":";
   char buf[32];
   double ms = r.duration_ms < 0 ? 0 : r.duration_ms;
@@ -66,9 +66,9 @@ void AppendAccessLine(std::string& out, const AccessRecord& r) {
   out.append(buf, ec == std::errc() ? end : buf);
   if (ec != std::errc()) out += '0';
   out += ",\"bytes_in\":";
-  AppendUint(out, r.bytes_in);
+  AppendDecimal(out, r.bytes_in);
   out += ",\"bytes_out\":";
-  AppendUint(out, r.bytes_out);
+  AppendDecimal(out, r.bytes_out);
   out += ",\"remote_ip\":";
   AppendJsonString(out, r.remote_ip);
   out += ",\"user_agent\":";

@@ -10,7 +10,7 @@ namespace {
 
 constexpr size_t kMaxRowsInMessage = 5;
 
-bool IsTrue(const std::optional<std::string>& v) {
+bool IsTrueText(const std::optional<std::string>& v) {
   if (!v) return false;
   std::string s = ToLower(Trim(*v));
   return s == "t" || s == "true" || s == "1";
@@ -53,7 +53,7 @@ Status ExecuteStatementChecked(db::Connection& conn, const ScriptStatement& s, c
   bool holds = true;
   std::string found;
   if (s.expect == sql::Expect::kTrue) {
-    holds = r.rows.size() == 1 && !r.rows[0].empty() && IsTrue(r.rows[0][0]);
+    holds = r.rows.size() == 1 && !r.rows[0].empty() && IsTrueText(r.rows[0][0]);
     found = r.rows.empty() ? "no row" : RowsText(r);
   } else if (s.expect == sql::Expect::kNoRows) {
     holds = r.rows.empty();

@@ -34,7 +34,7 @@ constexpr std::string_view kUpdatedAtColumn = "updated_at";
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 template <typename T>
-bool Contains(const std::vector<T>& v, const T& x) {
+bool ContainsItem(const std::vector<T>& v, const T& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
@@ -139,7 +139,7 @@ Status CheckColumnDef(const Schema& state, const Column& c) {
     case DefaultKind::kLiteral:
       if (t.kind == TypeKind::kEnum) {
         const schema::Enum* e = state.FindEnum(t.enum_name);
-        if (!Contains(e->values, d.value)) {
+        if (!ContainsItem(e->values, d.value)) {
           return Status(Code::kFailedPrecondition, "column " + c.name + ": default " + Quote(d.value) +
                                                        " is not a value of enum " + e->name);
         }
@@ -236,7 +236,7 @@ Status CheckConstraintDef(const Schema& state, const Table& owner, const Constra
     return Status(Code::kInvalidArgument, what + ": set_columns needs a set null or set default action");
   }
   for (const auto& sc : c.set_columns) {
-    if (!Contains(c.columns, sc)) return Status(Code::kInvalidArgument, what + ": set column " + sc + " is not a key column");
+    if (!ContainsItem(c.columns, sc)) return Status(Code::kInvalidArgument, what + ": set column " + sc + " is not a key column");
   }
   return Status::Ok();
 }
@@ -427,7 +427,7 @@ Status Applier::DropEnum() {
 Status Applier::AddEnumValue() {
   PLINTH_ASSIGN_OR_RETURN(schema::Enum * e, NeedEnum(op_.name));
   std::vector<std::string> values = e->values;
-  if (Contains(values, op_.value)) return Fail("enum " + e->name + " already has value " + Quote(op_.value));
+  if (ContainsItem(values, op_.value)) return Fail("enum " + e->name + " already has value " + Quote(op_.value));
   auto at = values.end();
   if (!op_.before.empty()) {
     at = std::find(values.begin(), values.end(), op_.before);
@@ -443,7 +443,7 @@ Status Applier::RenameEnumValue() {
   PLINTH_ASSIGN_OR_RETURN(schema::Enum * e, NeedEnum(op_.name));
   auto it = std::find(e->values.begin(), e->values.end(), op_.value);
   if (it == e->values.end()) return Fail("enum " + e->name + " has no value " + Quote(op_.value));
-  if (Contains(e->values, op_.new_name)) return Fail("enum " + e->name + " already has value " + Quote(op_.new_name));
+  if (ContainsItem(e->values, op_.new_name)) return Fail("enum " + e->name + " already has value " + Quote(op_.new_name));
   std::vector<std::string> values = e->values;
   values[static_cast<size_t>(it - e->values.begin())] = op_.new_name;
   PLINTH_RETURN_IF_ERROR(Wrap(CheckEnumValues(values)));
@@ -471,17 +471,17 @@ Status Applier::ReplaceEnum() {
   PLINTH_RETURN_IF_ERROR(Wrap(CheckEnumValues(values)));
   if (values == op_.old_values) return Fail("the values do not change", Code::kInvalidArgument);
   for (const auto& [removed, kept] : op_.value_map) {
-    if (!Contains(op_.old_values, removed) || Contains(values, removed)) {
+    if (!ContainsItem(op_.old_values, removed) || ContainsItem(values, removed)) {
       return Fail("value_map: " + Quote(removed) + " is not a value the replacement removes", Code::kInvalidArgument);
     }
-    if (!Contains(values, kept)) {
+    if (!ContainsItem(values, kept)) {
       return Fail("value_map: " + Quote(kept) + " is not a value of the new enum", Code::kInvalidArgument);
     }
   }
   for (const auto& t : s_.tables) {
     for (const auto& c : t.columns) {
       if (c.type.kind == TypeKind::kEnum && c.type.enum_name == op_.name &&
-          c.default_value.kind == DefaultKind::kLiteral && !Contains(values, c.default_value.value)) {
+          c.default_value.kind == DefaultKind::kLiteral && !ContainsItem(values, c.default_value.value)) {
         return Fail("column " + t.name + "." + c.name + " defaults to " + Quote(c.default_value.value) +
                     ", which the replacement removes: change the default first");
       }
@@ -558,7 +558,7 @@ Status Applier::DropTable() {
     }
     for (const ExprSite& site : ExpressionsOf(other)) {
       auto refs = internal::CollectRefs(*site.text, other.name, HasColumnIn(s_));
-      if (refs.ok() && Contains(refs->tables, name)) {
+      if (refs.ok() && ContainsItem(refs->tables, name)) {
         return Fail(site.what + " on " + other.name + " uses it: change or drop it first");
       }
     }
@@ -618,7 +618,7 @@ Status Applier::AddColumn() {
 // other tables); "" when nowhere.
 std::string ColumnUse(const Schema& s, const Table& t, const std::string& column) {
   for (const auto& c : t.constraints) {
-    if (Contains(c.columns, column) || Contains(c.set_columns, column)) return "constraint " + c.name;
+    if (ContainsItem(c.columns, column) || ContainsItem(c.set_columns, column)) return "constraint " + c.name;
   }
   for (const auto& i : t.indexes) {
     for (const auto& ic : i.columns) {
@@ -627,13 +627,13 @@ std::string ColumnUse(const Schema& s, const Table& t, const std::string& column
   }
   for (const auto& other : s.tables) {
     for (const auto& c : other.constraints) {
-      if (c.kind == ConstraintKind::kForeignKey && c.ref_table == t.name && Contains(c.ref_columns, column)) {
+      if (c.kind == ConstraintKind::kForeignKey && c.ref_table == t.name && ContainsItem(c.ref_columns, column)) {
         return "foreign key " + other.name + "." + c.name;
       }
     }
     for (const ExprSite& site : ExpressionsOf(other)) {
       auto refs = internal::CollectRefs(*site.text, other.name, HasColumnIn(s));
-      if (refs.ok() && Contains(refs->columns, ColumnRef{t.name, column})) return site.what + " on " + other.name;
+      if (refs.ok() && ContainsItem(refs->columns, ColumnRef{t.name, column})) return site.what + " on " + other.name;
     }
   }
   return "";
@@ -723,7 +723,7 @@ Status Applier::AlterColumn() {
     for (const auto& k : t->constraints) {
       if (k.kind == ConstraintKind::kCheck) {
         if (Status st = CheckExpression(s_, probe, k.expression, "check " + k.name, false); !st.ok()) return Wrap(st);
-      } else if (Contains(k.columns, c->name)) {
+      } else if (ContainsItem(k.columns, c->name)) {
         return Fail("constraint " + k.name + " uses the column, which cannot be encrypted");
       }
     }
@@ -735,7 +735,7 @@ Status Applier::AlterColumn() {
   }
   if (!op_.column.not_null) {
     const Constraint* pk = t->PrimaryKey();
-    if (pk && Contains(pk->columns, c->name)) return Fail("primary key column " + c->name + " must stay not_null");
+    if (pk && ContainsItem(pk->columns, c->name)) return Fail("primary key column " + c->name + " must stay not_null");
   }
   if (t->options.timestamps && c->name == kUpdatedAtColumn && op_.column.type.kind != TypeKind::kTimestamp) {
     return Fail("the timestamps option needs updated_at to stay a timestamp");

@@ -9,7 +9,7 @@ namespace plinth::migrate {
 
 namespace {
 
-bool Contains(const std::vector<std::string>& v, const std::string& x) {
+bool Has(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
@@ -21,7 +21,7 @@ std::map<std::string, std::string> ReverseValueMap(const Op& op) {
   for (const auto& [removed, kept] : op.value_map) sources[kept].push_back(removed);
   std::map<std::string, std::string> out;
   for (const auto& [kept, removed] : sources) {
-    if (removed.size() == 1 && !Contains(op.old_values, kept)) out[kept] = removed.front();
+    if (removed.size() == 1 && !Has(op.old_values, kept)) out[kept] = removed.front();
   }
   return out;
 }
@@ -76,7 +76,7 @@ Result<Op> InverseOf(const schema::Schema& before, const Op& op) {
       inv.value_map = ReverseValueMap(op);
       std::vector<std::string> removed;
       for (const auto& v : inv.old_values) {
-        if (!Contains(inv.enum_def.values, v)) removed.push_back(v);
+        if (!Has(inv.enum_def.values, v)) removed.push_back(v);
       }
       inv.note = "restores enum " + op.name + " to [" + Join(op.old_values, ", ") + "] by a type swap" +
                  (removed.empty() ? std::string()

@@ -17,7 +17,7 @@ constexpr std::string_view kCreatedAt = "created_at";
 constexpr std::string_view kUpdatedAt = "updated_at";
 constexpr std::string_view kTenantPolicyName = "tenant_isolation";
 
-std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 bool Before(SourcePos a, SourcePos b) { return a.line != b.line ? a.line < b.line : a.column < b.column; }
 
@@ -100,7 +100,7 @@ class Expander {
 
   DeclaredKeys CollectKeys(const decl::Table& t) {
     DeclaredKeys k;
-    const std::string owner = "table " + Quote(t.table.name);
+    const std::string owner = "table " + Quoted(t.table.name);
     std::vector<const decl::Column*> marked;
     for (const decl::Column& c : t.columns) {
       if (c.primary_key) marked.push_back(&c);
@@ -108,7 +108,7 @@ class Expander {
     if (t.primary_key) {
       for (const decl::Column* c : marked) {
         Error(c->KeyPos("primary_key"),
-              owner + " declares its primary key twice: primary_key = true on column " + Quote(c->column.name) +
+              owner + " declares its primary key twice: primary_key = true on column " + Quoted(c->column.name) +
                   " and primary_key = [...] on line " + std::to_string(t.primary_key->pos.line),
               "keep one of them");
       }
@@ -119,7 +119,7 @@ class Expander {
         std::vector<std::string> all;
         for (const decl::Column* c : marked) all.push_back("\"" + c->column.name + "\"");
         Error(marked[i]->KeyPos("primary_key"),
-              owner + " has primary_key = true on several columns (" + Quote(marked[0]->column.name) + " on line " +
+              owner + " has primary_key = true on several columns (" + Quoted(marked[0]->column.name) + " on line " +
                   std::to_string(marked[0]->column.pos.line) + ")",
               "for a composite key write primary_key = [" + Join(all, ", ") + "] in the table and remove the flags");
       }
@@ -150,7 +150,7 @@ class Expander {
       for (const decl::Table& t : d_.tables) {
         if (!t.table.options.tenant_scoped) continue;
         Error(t.KeyPos("tenant_scoped"),
-              "table " + Quote(t.table.name) + " is tenant_scoped, but [app] names no tenant table",
+              "table " + Quoted(t.table.name) + " is tenant_scoped, but [app] names no tenant table",
               "add tenants = \"tenants\" to [app]: the table with one row per tenant");
       }
       return;
@@ -158,7 +158,7 @@ class Expander {
     size_t i = TableIndex(tenants);
     if (i == d_.tables.size()) {
       std::string close = names::ClosestMatch(tenants, TableNames());
-      Error(d_.tenants_pos, "the tenant table " + Quote(tenants) + " is not declared",
+      Error(d_.tenants_pos, "the tenant table " + Quoted(tenants) + " is not declared",
             close.empty() ? "declare [table." + tenants + "] with a uuid primary key, e.g. columns.id = { type = "
                                                          "\"uuid\", primary_key = true, default = \"uuid\" }"
                           : "did you mean '" + close + "'?");
@@ -167,8 +167,8 @@ class Expander {
     const decl::Table& t = d_.tables[i];
     bool ok = true;
     if (t.table.options.tenant_scoped) {
-      Error(t.KeyPos("tenant_scoped"), "the tenant table " + Quote(tenants) + " cannot be tenant_scoped",
-            "tenants own the rows of tenant-scoped tables; remove tenant_scoped from table " + Quote(tenants));
+      Error(t.KeyPos("tenant_scoped"), "the tenant table " + Quoted(tenants) + " cannot be tenant_scoped",
+            "tenants own the rows of tenant-scoped tables; remove tenant_scoped from table " + Quoted(tenants));
       ok = false;
     }
     const DeclaredKeys& k = keys_[i];
@@ -176,14 +176,14 @@ class Expander {
     const decl::Column* pk = k.primary_key.names.size() == 1 ? t.FindColumn(k.primary_key.names[0]) : nullptr;
     if (k.primary_key.names.size() != 1) {
       Error(k.primary_key.pos,
-            "the tenant table " + Quote(tenants) + " must have a single-column primary key, not " +
+            "the tenant table " + Quoted(tenants) + " must have a single-column primary key, not " +
                 ListText(k.primary_key.names),
             "tenant-scoped tables reference it by one uuid column, e.g. columns.id = { type = \"uuid\", primary_key = "
             "true }");
       ok = false;
     } else if (pk != nullptr && pk->type_valid && pk->column.type.kind != TypeKind::kUuid) {
       Error(pk->KeyPos("type"),
-            "the primary key of the tenant table " + Quote(tenants) + " must be uuid, not " +
+            "the primary key of the tenant table " + Quoted(tenants) + " must be uuid, not " +
                 pk->column.type.ToString(),
             "write type = \"uuid\": tenant ids are random so one tenant cannot guess another's");
       ok = false;
@@ -201,7 +201,7 @@ class Expander {
     const bool tenant = dt.table.options.tenant_scoped;
     const DeclaredKeys& k = keys_[TableIndex(dt.table.name)];
     if (dt.columns.empty()) {
-      Error(dt.table.pos, "table " + Quote(dt.table.name) + " has no columns",
+      Error(dt.table.pos, "table " + Quoted(dt.table.name) + " has no columns",
             "add columns, e.g. columns.id = { type = \"uuid\", primary_key = true, default = \"uuid\" }");
     }
     size_t after_key = 0;  // insertion point of the tenant column: after the last primary key column
@@ -250,8 +250,8 @@ class Expander {
   }
 
   void CheckDeclaredTenantColumn(const decl::Table& dt, const decl::Column& dc) {
-    const std::string what = "the tenant column " + Quote(dc.column.name) + " of tenant-scoped table " +
-                             Quote(dt.table.name);
+    const std::string what = "the tenant column " + Quoted(dc.column.name) + " of tenant-scoped table " +
+                             Quoted(dt.table.name);
     if (dc.type_valid && dc.column.type.kind != TypeKind::kUuid) {
       Error(dc.KeyPos("type"), what + " must be uuid, not " + dc.column.type.ToString(),
             "write type = \"uuid\", or leave the column out and plinth adds it");
@@ -261,7 +261,7 @@ class Expander {
     }
     for (const auto& [key, pos] : dc.keys) {
       if (IsDefinitionKey(key)) continue;
-      Error(pos, what + " is managed by plinth and cannot have " + Quote(key),
+      Error(pos, what + " is managed by plinth and cannot have " + Quoted(key),
             "plinth adds it to the keys, the foreign key to the tenant table and the tenant policy; declare only "
             "{ type = \"uuid\", not_null = true } to place it");
     }
@@ -272,7 +272,7 @@ class Expander {
     for (const auto& [key, pos] : dc.keys) same = same && (IsDefinitionKey(key) || key == "default");
     if (same) return;
     Error(dc.column.pos,
-          "column " + Quote(dt.table.name + "." + dc.column.name) +
+          "column " + Quoted(dt.table.name + "." + dc.column.name) +
               " is added by timestamps = true and declared here with another definition",
           "remove the column, or declare exactly { type = \"timestamp\", not_null = true, default = \"now\" }");
   }
@@ -293,40 +293,40 @@ class Expander {
       const SourcePos at = list.name_pos[i];
       const Column* c = t.FindColumn(name);
       if (c == nullptr) {
-        Error(at, "table " + Quote(t.name) + " has no column " + Quote(name) + " (in " + what + ")",
+        Error(at, "table " + Quoted(t.name) + " has no column " + Quoted(name) + " (in " + what + ")",
               names::SuggestionHint(name, column_names));
         ok = false;
         continue;
       }
       if (auto [it, inserted] = seen.emplace(name, at.line); !inserted) {
-        Error(at, "column " + Quote(name) + " is listed twice in " + what, "remove one of them");
+        Error(at, "column " + Quoted(name) + " is listed twice in " + what, "remove one of them");
         ok = false;
         continue;
       }
       if (tenant_prefixed && name == TenantColumn()) {
         if (use == KeyUse::kForeignKey) {
-          Error(at, "the tenant column " + Quote(name) + " cannot be listed in " + what +
+          Error(at, "the tenant column " + Quoted(name) + " cannot be listed in " + what +
                         ": plinth adds it in front of foreign keys to tenant-scoped tables, and adds its own foreign "
                         "key to the tenant table",
-                "remove " + Quote(name) + " from the list");
+                "remove " + Quoted(name) + " from the list");
         } else {
-          Error(at, "the tenant column " + Quote(name) + " is put in front of " + what + " automatically",
+          Error(at, "the tenant column " + Quoted(name) + " is put in front of " + what + " automatically",
                 use == KeyUse::kIndex
-                    ? "remove " + Quote(name) + " from the list (or set tenant_prefix = false to place it yourself)"
-                    : "remove " + Quote(name) + " from the list");
+                    ? "remove " + Quoted(name) + " from the list (or set tenant_prefix = false to place it yourself)"
+                    : "remove " + Quoted(name) + " from the list");
         }
         ok = false;
         continue;
       }
       if (c->encrypted) {
-        Error(at, "column " + Quote(t.name + "." + name) + " is encrypted and cannot be in " + what,
+        Error(at, "column " + Quoted(t.name + "." + name) + " is encrypted and cannot be in " + what,
               "the database holds only ciphertext, which cannot be compared; remove encrypted = true or leave the "
               "column out");
         ok = false;
         continue;
       }
       if (use != KeyUse::kForeignKey && (c->type.kind == TypeKind::kJson || c->type.kind == TypeKind::kBytes)) {
-        Error(at, "column " + Quote(t.name + "." + name) + " is " + c->type.ToString() + " and cannot be in " + what,
+        Error(at, "column " + Quoted(t.name + "." + name) + " is " + c->type.ToString() + " and cannot be in " + what,
               "json and bytes values are not keys; index or constrain a column derived from them instead");
         ok = false;
         continue;
@@ -352,14 +352,14 @@ class Expander {
     // Primary key.
     const DeclaredKeys& k = keys_[ti];
     if (k.has_primary_key &&
-        CheckColumns(t, k.primary_key, "the primary key of table " + Quote(name), KeyUse::kKey, tenant)) {
+        CheckColumns(t, k.primary_key, "the primary key of table " + Quoted(name), KeyUse::kKey, tenant)) {
       Constraint pk;
       pk.kind = ConstraintKind::kPrimaryKey;
       pk.name = ObjectName(name + "_pkey");
       pk.columns = WithTenant(tenant, k.primary_key.names);
       pk.pos = k.primary_key.pos;
       t.constraints.push_back(pk);
-      claims_[ti].push_back({pk.name, "the primary key of table " + Quote(name), pk.pos, true});
+      claims_[ti].push_back({pk.name, "the primary key of table " + Quoted(name), pk.pos, true});
     }
 
     // Unique constraints, in file order.
@@ -385,12 +385,12 @@ class Expander {
     std::stable_sort(checks.begin(), checks.end(),
                      [](const decl::Check* a, const decl::Check* b) { return Before(a->pos, b->pos); });
     for (const decl::Check* check : checks) {
-      const std::string what = check->from_column ? "the check of column " + Quote(name + "." + check->name)
-                                                  : "check " + Quote(check->name) + " of table " + Quote(name);
+      const std::string what = check->from_column ? "the check of column " + Quoted(name + "." + check->name)
+                                                  : "check " + Quoted(check->name) + " of table " + Quoted(name);
       if (check->from_column) {
         const decl::Column* dc = dt.FindColumn(check->name);
         if (dc != nullptr && dc->column.encrypted) {
-          Error(check->pos, "column " + Quote(name + "." + check->name) + " is encrypted and cannot have a check",
+          Error(check->pos, "column " + Quoted(name + "." + check->name) + " is encrypted and cannot have a check",
                 "the database holds only ciphertext; validate the value before it is stored instead");
           continue;
         }
@@ -415,7 +415,7 @@ class Expander {
       fk.on_delete = FkAction::kCascade;
       fk.pos = tenant_pos;
       t.constraints.push_back(fk);
-      claims_[ti].push_back({fk.name, "the tenant foreign key of table " + Quote(name), fk.pos, false});
+      claims_[ti].push_back({fk.name, "the tenant foreign key of table " + Quoted(name), fk.pos, false});
     }
     std::vector<const decl::ForeignKey*> fks;
     for (const decl::ForeignKey& f : dt.foreign_keys) fks.push_back(&f);
@@ -425,7 +425,7 @@ class Expander {
 
     // Indexes, in file order.
     for (const decl::Index& di : dt.indexes) {
-      const std::string what = "index " + Quote(di.name) + " of table " + Quote(name);
+      const std::string what = "index " + Quoted(di.name) + " of table " + Quoted(name);
       bool ok = true;
       if (di.tenant_prefix && !tenant) {
         Error(di.tenant_prefix_pos, "tenant_prefix of " + what + " applies only to tenant-scoped tables",
@@ -459,7 +459,7 @@ class Expander {
 
     // Policies: the automatic tenant policy first, then the declared ones in file order.
     if (dt.tenant_policy && !tenant) {
-      Error(dt.KeyPos("tenant_policy"), "tenant_policy of table " + Quote(name) + " applies only to tenant-scoped tables",
+      Error(dt.KeyPos("tenant_policy"), "tenant_policy of table " + Quoted(name) + " applies only to tenant-scoped tables",
             "remove tenant_policy");
     }
     if (tenant && dt.tenant_policy.value_or(true)) {
@@ -471,7 +471,7 @@ class Expander {
       p.check_expr = p.using_expr;
       p.pos = tenant_pos;
       t.policies.push_back(p);
-      policy_claims_[ti].push_back({p.name, "the automatic tenant policy of table " + Quote(name), p.pos, false});
+      policy_claims_[ti].push_back({p.name, "the automatic tenant policy of table " + Quoted(name), p.pos, false});
     }
     for (const decl::Policy& dp : dt.policies) {
       if (dp.name.empty() || dp.commands.empty()) continue;
@@ -485,9 +485,9 @@ class Expander {
         p.pos = dp.pos;
         t.policies.push_back(p);
         targets.push_back(t.policies.size() - 1);
-        policy_claims_[ti].push_back({p.name, "policy " + Quote(p.name) + " of table " + Quote(name), dp.pos, false});
+        policy_claims_[ti].push_back({p.name, "policy " + Quoted(p.name) + " of table " + Quoted(name), dp.pos, false});
       }
-      const std::string what = "policy " + Quote(dp.name) + " of table " + Quote(name);
+      const std::string what = "policy " + Quoted(dp.name) + " of table " + Quoted(name);
       if (dp.using_expr) {
         pending_.push_back({ti, Slot::kPolicyUsing, targets, &*dp.using_expr, expr::Context::kPolicy,
                             "the using of " + what});
@@ -504,14 +504,14 @@ class Expander {
     const decl::Table& dt = d_.tables[ti];
     Table& t = out_.tables[ti];
     const std::string& name = dt.table.name;
-    const std::string what = f.from_column ? "the foreign key of column " + Quote(name + "." + f.name)
-                                           : "foreign key " + Quote(f.name) + " of table " + Quote(name);
+    const std::string what = f.from_column ? "the foreign key of column " + Quoted(name + "." + f.name)
+                                           : "foreign key " + Quoted(f.name) + " of table " + Quoted(name);
     const bool tenant = dt.table.options.tenant_scoped;
     // A declared tenant column with `references` was reported by CheckDeclaredTenantColumn.
     if (tenant && f.from_column && f.name == TenantColumn()) return;
     const size_t target_index = TableIndex(f.ref_table);
     if (target_index == d_.tables.size()) {
-      Error(f.ref_table_pos, what + " references table " + Quote(f.ref_table) + ", which is not declared",
+      Error(f.ref_table_pos, what + " references table " + Quoted(f.ref_table) + ", which is not declared",
             names::SuggestionHint(f.ref_table, TableNames()));
       return;
     }
@@ -523,9 +523,9 @@ class Expander {
 
     if (!tenant && target_tenant) {
       Error(f.ref_table_pos,
-            "table " + Quote(name) + " is not tenant-scoped but " + what + " references tenant-scoped table " +
-                Quote(f.ref_table) + ": its rows would belong to no tenant",
-            "set tenant_scoped = true on table " + Quote(name) + " too");
+            "table " + Quoted(name) + " is not tenant-scoped but " + what + " references tenant-scoped table " +
+                Quoted(f.ref_table) + ": its rows would belong to no tenant",
+            "set tenant_scoped = true on table " + Quoted(name) + " too");
       return;
     }
     bool ok = CheckColumns(t, f.columns, what, KeyUse::kForeignKey, tenant_related);
@@ -542,14 +542,14 @@ class Expander {
     for (const Column& c : target.columns) target_columns.push_back(c.name);
     for (size_t i = 0; i < ref.names.size(); ++i) {
       if (target.FindColumn(ref.names[i]) == nullptr) {
-        Error(ref.name_pos[i], what + " references column " + Quote(ref.names[i]) + ", which table " +
-                                   Quote(f.ref_table) + " does not have",
+        Error(ref.name_pos[i], what + " references column " + Quoted(ref.names[i]) + ", which table " +
+                                   Quoted(f.ref_table) + " does not have",
               names::SuggestionHint(ref.names[i], target_columns));
         ok = false;
       } else if (composite && ref.names[i] == TenantColumn()) {
-        Error(ref.name_pos[i], "the tenant column " + Quote(TenantColumn()) + " is put in front of " + what +
+        Error(ref.name_pos[i], "the tenant column " + Quoted(TenantColumn()) + " is put in front of " + what +
                                    " automatically",
-              "remove " + Quote(TenantColumn()) + " from ref_columns");
+              "remove " + Quoted(TenantColumn()) + " from ref_columns");
         ok = false;
       }
     }
@@ -557,8 +557,8 @@ class Expander {
     if (ref.names.size() != f.columns.names.size()) {
       Error(f.from_column ? f.ref_table_pos : f.columns.pos,
             what + " has " + std::to_string(f.columns.names.size()) + " column(s) but references " +
-                std::to_string(ref.names.size()) + " " + ListText(ref.names) + " of table " + Quote(f.ref_table),
-            f.ref_columns.names.empty() ? "the primary key of " + Quote(f.ref_table) + " is " + ListText(ref.names) +
+                std::to_string(ref.names.size()) + " " + ListText(ref.names) + " of table " + Quoted(f.ref_table),
+            f.ref_columns.names.empty() ? "the primary key of " + Quoted(f.ref_table) + " is " + ListText(ref.names) +
                                               "; reference it with as many columns, or name ref_columns"
                                         : "list as many columns on both sides");
       return;
@@ -567,15 +567,15 @@ class Expander {
     bool is_key = target_keys.has_primary_key && Sorted(target_keys.primary_key.names) == ref_set;
     for (const auto& u : target_keys.unique_sets) is_key = is_key || u == ref_set;
     if (!is_key) {
-      const std::string cols = ref.names.size() == 1 ? Quote(f.ref_table + "." + ref.names[0])
-                                                     : ListText(ref.names) + " of table " + Quote(f.ref_table);
+      const std::string cols = ref.names.size() == 1 ? Quoted(f.ref_table + "." + ref.names[0])
+                                                     : ListText(ref.names) + " of table " + Quoted(f.ref_table);
       Error(f.ref_columns.names.empty() ? f.ref_table_pos : f.ref_columns.pos,
-            what + " references " + cols + ", which is not a key of " + Quote(f.ref_table) +
+            what + " references " + cols + ", which is not a key of " + Quoted(f.ref_table) +
                 (composite ? " (with the tenant column in front)" : ""),
             "a foreign key references the primary key or a unique constraint: add " +
-                (ref.names.size() == 1 ? "unique = true to column " + Quote(f.ref_table + "." + ref.names[0])
+                (ref.names.size() == 1 ? "unique = true to column " + Quoted(f.ref_table + "." + ref.names[0])
                                        : "unique = [[\"" + Join(ref.names, "\", \"") + "\"]] to table " +
-                                             Quote(f.ref_table)));
+                                             Quoted(f.ref_table)));
       return;
     }
     for (size_t i = 0; i < ref.names.size(); ++i) {
@@ -587,8 +587,8 @@ class Expander {
       }
       if (!(from->type == to->type)) {
         Error(f.from_column ? f.ref_table_pos : f.columns.name_pos[i],
-              "column " + Quote(name + "." + from->name) + " is " + from->type.ToString() + " but references " +
-                  Quote(f.ref_table + "." + to->name) + ", which is " + to->type.ToString(),
+              "column " + Quoted(name + "." + from->name) + " is " + from->type.ToString() + " but references " +
+                  Quoted(f.ref_table + "." + to->name) + ", which is " + to->type.ToString(),
               "make both columns the same type (" + to->type.ToString() + ")");
         ok = false;
       }
@@ -627,12 +627,12 @@ class Expander {
         const Column* c = t.FindColumn(col);
         if (c == nullptr || !c->not_null) continue;
         if (action == FkAction::kSetNull) {
-          Error(pos, action_text + " of " + what + " cannot null column " + Quote(t.name + "." + col) +
+          Error(pos, action_text + " of " + what + " cannot null column " + Quoted(t.name + "." + col) +
                          ", which is not null",
                 "make the column nullable, or choose 'cascade' or 'restrict'");
           ok = false;
         } else if (c->default_value.kind == DefaultKind::kNone) {
-          Error(pos, action_text + " of " + what + " would set not-null column " + Quote(t.name + "." + col) +
+          Error(pos, action_text + " of " + what + " would set not-null column " + Quoted(t.name + "." + col) +
                          " to null: it has no default",
                 "give the column a default, or choose another action");
           ok = false;
@@ -719,7 +719,7 @@ class Expander {
       const Column* c = table.FindColumn(col);
       if (c != nullptr && c->encrypted) {
         Error(p.expr->positions.origin(),
-              p.what + " uses column " + Quote(table.name + "." + col) + ", which is encrypted",
+              p.what + " uses column " + Quoted(table.name + "." + col) + ", which is encrypted",
               "the database holds only ciphertext; expressions cannot use encrypted columns");
         ok = false;
       }
@@ -739,7 +739,7 @@ class Expander {
       const Claim& earlier = *it->second;
       if (skip_relation_pairs && earlier.relation && c.relation) continue;
       Error(c.pos,
-            "duplicate name " + Quote(c.name) + ": " + c.what + " has the same name as " + earlier.what + " (line " +
+            "duplicate name " + Quoted(c.name) + ": " + c.what + " has the same name as " + earlier.what + " (line " +
                 std::to_string(earlier.pos.line) + ")",
             hint);
     }
@@ -749,10 +749,10 @@ class Expander {
     std::vector<Claim> relations = index_claims_;
     std::vector<Claim> types;
     for (const Table& t : out_.tables) {
-      relations.push_back({t.name, "table " + Quote(t.name), t.pos, true});
-      types.push_back({t.name, "table " + Quote(t.name), t.pos, false});
+      relations.push_back({t.name, "table " + Quoted(t.name), t.pos, true});
+      types.push_back({t.name, "table " + Quoted(t.name), t.pos, false});
     }
-    for (const Enum& e : out_.enums) types.push_back({e.name, "enum " + Quote(e.name), e.pos, false});
+    for (const Enum& e : out_.enums) types.push_back({e.name, "enum " + Quoted(e.name), e.pos, false});
     for (const auto& [ti, claims] : claims_) {
       for (const Claim& c : claims) {
         if (c.relation) relations.push_back(c);
@@ -782,12 +782,12 @@ class Expander {
       for (size_t i = 0; i < renamed.size(); ++i) {
         const auto& [name, old] = renamed[i];
         if (current.count(old)) {
-          Error(pos[i], std::string(kind) + " " + Quote(name) + " is renamed from " + Quote(old) + ", but " +
-                            Quote(old) + " is declared too",
-                "remove renamed_from, or the declaration of " + Quote(old));
+          Error(pos[i], std::string(kind) + " " + Quoted(name) + " is renamed from " + Quoted(old) + ", but " +
+                            Quoted(old) + " is declared too",
+                "remove renamed_from, or the declaration of " + Quoted(old));
         } else if (auto [it, inserted] = by_old.emplace(old, i); !inserted) {
-          Error(pos[i], std::string(kind) + " " + Quote(name) + " is renamed from " + Quote(old) + ", like " +
-                            std::string(kind) + " " + Quote(renamed[it->second].first) + " (line " +
+          Error(pos[i], std::string(kind) + " " + Quoted(name) + " is renamed from " + Quoted(old) + ", like " +
+                            std::string(kind) + " " + Quoted(renamed[it->second].first) + " (line " +
                             std::to_string(pos[it->second].line) + ")",
                 "an old name can become only one new one: remove one renamed_from");
         }
@@ -836,13 +836,13 @@ class Expander {
       if (!dt.table.options.tenant_scoped || dt.tenant_policy.value_or(true)) continue;
       if (out_.tables[i].policies.empty()) {
         diags_.Warning(file_, dt.KeyPos("tenant_policy"),
-                       "table " + Quote(dt.table.name) +
+                       "table " + Quoted(dt.table.name) +
                            " opts out of the automatic tenant policy and has no policies: row security is on, so "
                            "no row of it is visible to the API",
                        "add policies, or remove tenant_policy = false");
       } else {
         diags_.Warning(file_, dt.KeyPos("tenant_policy"),
-                       "table " + Quote(dt.table.name) +
+                       "table " + Quoted(dt.table.name) +
                            " opts out of the automatic tenant policy: only its own policies keep tenants apart",
                        "make sure its policies compare " + TenantColumn() + " with auth.tenant_id()");
       }

@@ -217,7 +217,7 @@ TEST(OpenApi, FixtureDetails) {
   EXPECT_EQ(doc["paths"]["/api/v1/events/{id}"]["parameters"][0]["schema"]["type"], "integer");
 }
 
-std::string RunCapture(const std::string& cmd, int& exit_code) {
+std::string RunCommand(const std::string& cmd, int& exit_code) {
   std::string out_file = (std::filesystem::temp_directory_path() / ("plinth-openapi-" + std::to_string(::getpid()) + ".log")).string();
   int rc = std::system((cmd + " >" + out_file + " 2>&1").c_str());
   exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -250,7 +250,7 @@ TEST(OpenApi, ValidatesAgainstTheOpenApi31Schema) {
              ["value"]["qty"] = "not a number";
   write("broken-example", bad_example.dump());
   int code = 0;
-  std::string output = RunCapture("bash " + std::string(PLINTH_SOURCE_DIR) + "/tests/api/validate_openapi.sh" + files, code);
+  std::string output = RunCommand("bash " + std::string(PLINTH_SOURCE_DIR) + "/tests/api/validate_openapi.sh" + files, code);
   std::filesystem::remove_all(dir);
   if (code == 77) GTEST_SKIP() << "npm unreachable, OpenAPI not validated: " << output;
   EXPECT_EQ(code, 1) << output;  // the broken documents fail the run

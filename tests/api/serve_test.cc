@@ -98,6 +98,23 @@ TEST(ServeConfig, ValueForms) {
   EXPECT_FALSE(api::ParseListen("127.0.0.1:70000", host, port).ok());
 }
 
+TEST(ServeConfig, AuditSealerCadence) {
+  auto d = api::ResolveConfig(Sources({}, {}));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->config.audit_seal_interval.count(), 0) << "0: the backend's own cadence";
+  EXPECT_EQ(d->config.audit_seal_batch, 0);
+  auto r = api::ResolveConfig(Sources({{"audit_seal_batch", "50"}}, {{"AUDIT_SEAL_INTERVAL", "100ms"}}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.audit_seal_interval, std::chrono::milliseconds(100));
+  EXPECT_EQ(r->config.audit_seal_batch, 50);
+  auto bad = api::ResolveConfig(Sources({{"audit_seal_batch", "-1"}}, {{"AUDIT_SEAL_INTERVAL", "1ms"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("audit_seal_interval (env AUDIT_SEAL_INTERVAL)"), std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("audit_seal_batch (flag --audit-seal-batch)"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(ServeConfig, SecretsAreNotPrinted) {
   auto r = api::ResolveConfig(Sources({{"database_url", "postgresql://app:hunter2@db/app"}},
                                       {{"JWT_SECRET", "super-secret-value-0123456789abcdef"}}));

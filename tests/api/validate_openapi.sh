@@ -36,6 +36,10 @@ marker="$cache/node_modules/@seriousme/openapi-schema-validator/package.json"
       exit 1
     fi
   fi
+  # Beside node_modules, so that its imports resolve. Replaced by a rename, under the lock: tests
+  # run this in parallel, and two cp onto one file fail ("cannot create regular file … File
+  # exists") or let node read it half-written.
+  cp "$here/validate_openapi.mjs" "$cache/validate_openapi.mjs.$$"
+  mv -f "$cache/validate_openapi.mjs.$$" "$cache/validate_openapi.mjs"
 ) 9>"$cache/.lock"
-cp "$here/validate_openapi.mjs" "$cache/validate_openapi.mjs"
 exec node "$cache/validate_openapi.mjs" "$@"

@@ -22,16 +22,16 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr Argon2Params kFast{.memory_kib = 64, .iterations = 1, .parallelism = 1};
+constexpr Argon2Params kFastParams{.memory_kib = 64, .iterations = 1, .parallelism = 1};
 
 std::unique_ptr<HashPool> MakePool(unsigned threads, std::size_t capacity) {
-  auto pool = HashPool::Create({.threads = threads, .queue_capacity = capacity, .params = kFast});
+  auto pool = HashPool::Create({.threads = threads, .queue_capacity = capacity, .params = kFastParams});
   EXPECT_TRUE(pool.ok()) << pool.status().ToString();
   return std::move(pool).value();
 }
 
 TEST(HashPool, DefaultsUseHardwareThreads) {
-  auto pool = HashPool::Create({.params = kFast});
+  auto pool = HashPool::Create({.params = kFastParams});
   ASSERT_TRUE(pool.ok());
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   EXPECT_EQ((*pool)->threads(), hw);
@@ -83,7 +83,7 @@ TEST(HashPool, HashVerifyCheckAndDummyResumeOnCallerThread) {
   EXPECT_TRUE(legacy->match);
   ASSERT_TRUE(legacy->rehashed.has_value());
   EXPECT_TRUE(*VerifyPassword("legacy", *legacy->rehashed));
-  EXPECT_FALSE(NeedsRehash(*legacy->rehashed, kFast));
+  EXPECT_FALSE(NeedsRehash(*legacy->rehashed, kFastParams));
   for (auto id : resumed_on) EXPECT_EQ(id, io_thread);
   EXPECT_EQ(resumed_on.size(), 3u);
 }
@@ -92,7 +92,7 @@ TEST(HashPool, CheckDoesNotRehashCurrentOrMismatching) {
   asio::io_context io;  // declared first: the pool drains into it when destroyed
   auto pool = MakePool(1, 4);
   std::optional<PasswordCheck> current, wrong;
-  auto phc = HashPassword("pw", kFast);
+  auto phc = HashPassword("pw", kFastParams);
   ASSERT_TRUE(phc.ok());
   asio::co_spawn(
       io,
@@ -209,7 +209,7 @@ TEST(HashPool, ManyConcurrentCallersAllComplete) {
   asio::io_context io;  // declared first: the pool drains into it when destroyed
   auto pool = MakePool(2, 64);
   std::atomic<int> ok{0};
-  auto phc = HashPassword("pw", kFast);
+  auto phc = HashPassword("pw", kFastParams);
   ASSERT_TRUE(phc.ok());
   for (int i = 0; i < 40; ++i) {
     asio::co_spawn(
