@@ -1,7 +1,7 @@
 // runtime_benchmark — the data runtime (plinth::data::Runtime) on PostgreSQL against
 // PostgreSQL's own pipelined floor, in one run on one cluster (issue 3's benchmark):
 //   read:  Runtime::Get of a tenant-scoped row by id — one batch: the principal's claims
-//          (set_config × 5), the point SELECT (tenant_id = $tenant AND id = $id) through RLS
+//          (one set_config per setting the policies read), the point SELECT (tenant_id = $tenant AND id = $id) through RLS
 //   write: Runtime::Insert of a row — one batch: claims, INSERT … RETURNING, the audit row
 // from 32 coroutines, against the same transactions from pgbench, pipelined (\startpipeline …
 // \endpipeline, -M prepared, -c 32 -j 2) as ../shared/bench/pg-limit.sh does. Both run as the

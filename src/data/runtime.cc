@@ -303,12 +303,41 @@ class RuntimeImpl final : public Runtime {
   internal::Policies policies_;
   std::map<std::string, TableInfo, std::less<>> tables_;
   mutable internal::TemplateCache cache_;
+  // PostgreSQL: the principal's settings that some policy of the schema reads (the tenant's
+  // always: the tenant policies and the runtime's own tenant condition). A setting no policy
+  // reads is not sent; set_config(…, true) is transaction-local, so an unsent one reads as
+  // unset (NULL), never as another principal's. Each set_config costs the server ~3 µs.
+  struct UsedClaims {
+    bool user = false, role = false, roles = false, permissions = false;
+  } used_claims_;
+  std::string claims_sql_;  // the one set_config statement of kSetConfig
 };
 
 // ---- Open ---------------------------------------------------------------------------------------
 
 Status RuntimeImpl::Init() {
   PLINTH_ASSIGN_OR_RETURN(policies_, internal::Policies::Compile(schema_));
+  // Policies are stored in canonical form (expr::Canonical), which prints each call as its
+  // name followed by "(".
+  for (const schema::Table& t : schema_.tables) {
+    for (const schema::Policy& pol : t.policies) {
+      const std::string text = ToLower(pol.using_expr + " " + pol.check_expr);
+      used_claims_.user = used_claims_.user || text.find("auth.user_id(") != std::string::npos;
+      used_claims_.role = used_claims_.role || text.find("auth.role(") != std::string::npos;
+      used_claims_.roles = used_claims_.roles || text.find("auth.has_role(") != std::string::npos;
+      used_claims_.permissions = used_claims_.permissions || text.find("auth.has_permission(") != std::string::npos;
+    }
+  }
+  claims_sql_ = "SELECT set_config('plinth.tenant_id', $1, true)";
+  int next_param = 2;
+  auto add_claim = [&](bool used, const char* setting) {
+    if (!used) return;
+    claims_sql_ += std::string(", set_config('plinth.") + setting + "', $" + std::to_string(next_param++) + ", true)";
+  };
+  add_claim(used_claims_.user, "user_id");
+  add_claim(used_claims_.role, "role");
+  add_claim(used_claims_.roles, "roles");
+  add_claim(used_claims_.permissions, "permissions");
   for (const schema::Table& t : schema_.tables) {
     TableInfo info;
     info.table = &t;
@@ -871,23 +900,28 @@ void RuntimeImpl::Append(const std::string& key, std::vector<db::Stmt>& out, con
 
 void RuntimeImpl::EmitClaims(std::vector<db::Stmt>& out, const Principal& p) const {
   if (!pg()) return;
-  const std::string roles = Join(p.roles, ",");
-  const std::string permissions = Join(p.permissions, ",");
+  const UsedClaims& u = used_claims_;
   if (options_.context == ContextStrategy::kSetConfig) {
-    out.push_back({"SELECT set_config('plinth.tenant_id', $1, true), set_config('plinth.user_id', $2, true), "
-                   "set_config('plinth.role', $3, true), set_config('plinth.roles', $4, true), "
-                   "set_config('plinth.permissions', $5, true)",
-                   {p.tenant_id, p.user_id, p.role, roles, permissions}});
+    db::Params params;
+    params.reserve(5);
+    params.push_back(p.tenant_id);
+    if (u.user) params.push_back(p.user_id);
+    if (u.role) params.push_back(p.role);
+    if (u.roles) params.push_back(Join(p.roles, ","));
+    if (u.permissions) params.push_back(Join(p.permissions, ","));
+    out.push_back({claims_sql_, std::move(params)});
     return;
   }
   // SET LOCAL takes no parameters: the values are validated (uuids; names without ',') and
   // quoted as literals.
   out.push_back({"BEGIN", {}});
   out.push_back({"SET LOCAL plinth.tenant_id = " + db::QuoteLiteral(p.tenant_id), {}});
-  out.push_back({"SET LOCAL plinth.user_id = " + db::QuoteLiteral(p.user_id), {}});
-  out.push_back({"SET LOCAL plinth.role = " + db::QuoteLiteral(p.role), {}});
-  out.push_back({"SET LOCAL plinth.roles = " + db::QuoteLiteral(roles), {}});
-  out.push_back({"SET LOCAL plinth.permissions = " + db::QuoteLiteral(permissions), {}});
+  if (u.user) out.push_back({"SET LOCAL plinth.user_id = " + db::QuoteLiteral(p.user_id), {}});
+  if (u.role) out.push_back({"SET LOCAL plinth.role = " + db::QuoteLiteral(p.role), {}});
+  if (u.roles) out.push_back({"SET LOCAL plinth.roles = " + db::QuoteLiteral(Join(p.roles, ",")), {}});
+  if (u.permissions) {
+    out.push_back({"SET LOCAL plinth.permissions = " + db::QuoteLiteral(Join(p.permissions, ",")), {}});
+  }
 }
 
 void RuntimeImpl::EmitTenant(Emitter& e, const TableInfo& t, bool admin, const Principal& p, bool& first) const {
