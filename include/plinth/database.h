@@ -158,13 +158,18 @@ struct PoolOptions {
   size_t statement_cache = 256;                            // prepared statements per connection
   std::chrono::milliseconds cancel_grace{250};             // wait for a cancelled batch's answer
   std::chrono::milliseconds overflow_idle_timeout{10'000}; // close overflow connections idle longer
+  // PostgreSQL reads (batches without transaction control) share connections: each of these
+  // carries up to shared_depth callers' batches in one pipeline, each its own transaction.
+  int shared_connections = 4;                              // DB_POOL_SHARED; 0 = never share
+  int shared_depth = 16;                                   // DB_POOL_SHARED_DEPTH
+  std::chrono::milliseconds shared_stall{50};              // pass over one whose oldest batch ran longer
   // SQLite only.
   int sqlite_readers = 4;                                  // reader connections (threads)
   std::chrono::milliseconds sqlite_busy_timeout{5'000};
   bool sqlite_synchronous_full = false;                    // NORMAL survives kill -9 in WAL mode
 
-  // Reads DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_RECYCLE, DB_POOL_TIMEOUT, DB_POOL_MAX_WAITERS
-  // over the defaults. Durations may carry a unit ("5s", "500ms"; plain numbers are in the
+  // Reads DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_RECYCLE, DB_POOL_TIMEOUT, DB_POOL_MAX_WAITERS,
+  // DB_POOL_SHARED, DB_POOL_SHARED_DEPTH over the defaults. Durations may carry a unit ("5s", "500ms"; plain numbers are in the
   // unit noted above). A malformed or out-of-range value is kInvalidArgument naming the
   // variable (Status::object). Two overloads: a default argument of the class's own type
   // cannot be written inside it.
@@ -175,6 +180,7 @@ struct PoolOptions {
 struct PoolStats {
   int in_use = 0;           // checked out by callers (background warm-up not counted)
   int idle = 0;
+  int shared = 0;           // PostgreSQL: connections carrying many callers' reads (in in_use)
   int waiting = 0;          // callers waiting for a connection (SQLite: queued batches)
   int max = 0;              // size + max_overflow (SQLite: readers + 1)
   uint64_t opened = 0;      // connections opened since start

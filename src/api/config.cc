@@ -241,6 +241,13 @@ std::vector<Spec> MakeSpecs() {
   add("db_pool_max_waiters", "DB_POOL_MAX_WAITERS", "1024", "requests waiting for a connection at most (more: 503)",
       pool_int(&db::PoolOptions::max_waiters, 1, 1000000),
       [](const ServeConfig& c) { return std::to_string(c.pool.max_waiters); });
+  add("db_pool_shared", "DB_POOL_SHARED", "4",
+      "PostgreSQL: connections that carry many requests' reads at once, pipelined (0: none; at most half the pool)",
+      pool_int(&db::PoolOptions::shared_connections, 0, 1000),
+      [](const ServeConfig& c) { return std::to_string(c.pool.shared_connections); });
+  add("db_pool_shared_depth", "DB_POOL_SHARED_DEPTH", "16", "PostgreSQL: reads in flight per shared connection at most",
+      pool_int(&db::PoolOptions::shared_depth, 1, 100000),
+      [](const ServeConfig& c) { return std::to_string(c.pool.shared_depth); });
   add("db_connect_timeout", "DB_CONNECT_TIMEOUT", "5000", "milliseconds to open a database connection at most",
       [](ServeConfig& c, const std::string& v) -> Status {
         PLINTH_ASSIGN_OR_RETURN(auto d, ParseDuration(v, std::chrono::milliseconds(1)));

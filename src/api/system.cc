@@ -98,7 +98,8 @@ asio::awaitable<http::Response> Comprehensive(const Services& s, http::Request& 
     pool_message = "every connection is in use and requests are waiting";
   }
   components["pools"] = {{"status", pool_status},   {"message", pool_message},     {"in_use", h.pool.in_use},
-                         {"idle", h.pool.idle},      {"waiting", h.pool.waiting},   {"max", h.pool.max},
+                         {"idle", h.pool.idle},      {"shared", h.pool.shared},     {"waiting", h.pool.waiting},
+                         {"max", h.pool.max},
                          {"opened", h.pool.opened},  {"timeouts", h.pool.timeouts}, {"round_trip_ms_avg", h.pool.round_trip_ms_avg}};
   components["migrations"] = {{"status", h.migrations_at_head ? kHealthy : kUnhealthy},
                               {"message", h.migrations_at_head ? std::string("at head")
@@ -141,6 +142,7 @@ void CollectPool(const data::Runtime& rt, metrics::CollectorSink& sink, bool gau
   if (gauges) {
     sink.Sample({"in_use"}, p.in_use);
     sink.Sample({"idle"}, p.idle);
+    sink.Sample({"shared"}, p.shared);
     sink.Sample({"waiting"}, p.waiting);
     sink.Sample({"max"}, p.max);
   } else {
@@ -162,7 +164,7 @@ void CollectPool(const data::Runtime& rt, metrics::CollectorSink& sink, bool gau
 void RegisterServiceMetrics(Services& s) {
   metrics::MetricsRegistry& m = *s.metrics;
   data::Runtime* rt = s.runtime;
-  m.AddCollector("plinth_db_pool_connections", "Database pool connections by state (max = size + overflow)",
+  m.AddCollector("plinth_db_pool_connections", "Database pool connections by state (max = size + overflow; shared: in use, carrying many requests' reads)",
                  metrics::Type::kGauge, {"state"}, [rt](metrics::CollectorSink& sink) { CollectPool(*rt, sink, true); });
   m.AddCollector("plinth_db_pool_events_total", "Database pool events since start", metrics::Type::kCounter, {"event"},
                  [rt](metrics::CollectorSink& sink) { CollectPool(*rt, sink, false); });

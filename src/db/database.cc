@@ -66,16 +66,21 @@ Result<PoolOptions> PoolOptions::FromEnvironment(PoolOptions defaults) {
   PoolOptions o = defaults;
   int64_t size = o.size, overflow = o.max_overflow, waiters = o.max_waiters;
   int64_t recycle = o.recycle.count(), timeout = o.acquire_timeout.count();
+  int64_t shared = o.shared_connections, depth = o.shared_depth;
   PLINTH_RETURN_IF_ERROR(ReadEnv("DB_POOL_SIZE", Unit::kCount, 1, size));
   PLINTH_RETURN_IF_ERROR(ReadEnv("DB_MAX_OVERFLOW", Unit::kCount, 0, overflow));
   PLINTH_RETURN_IF_ERROR(ReadEnv("DB_POOL_MAX_WAITERS", Unit::kCount, 0, waiters));
   PLINTH_RETURN_IF_ERROR(ReadEnv("DB_POOL_RECYCLE", Unit::kSeconds, 0, recycle));
   PLINTH_RETURN_IF_ERROR(ReadEnv("DB_POOL_TIMEOUT", Unit::kMilliseconds, 1, timeout));
+  PLINTH_RETURN_IF_ERROR(ReadEnv("DB_POOL_SHARED", Unit::kCount, 0, shared));
+  PLINTH_RETURN_IF_ERROR(ReadEnv("DB_POOL_SHARED_DEPTH", Unit::kCount, 1, depth));
   o.size = static_cast<int>(size);
   o.max_overflow = static_cast<int>(overflow);
   o.max_waiters = static_cast<int>(waiters);
   o.recycle = std::chrono::seconds(recycle);
   o.acquire_timeout = std::chrono::milliseconds(timeout);
+  o.shared_connections = static_cast<int>(shared);
+  o.shared_depth = static_cast<int>(depth);
   PLINTH_RETURN_IF_ERROR(detail::ValidateOptions(o));
   return o;
 }
@@ -99,6 +104,9 @@ Status ValidateOptions(const PoolOptions& o) {
   if (o.retry_attempts < 0) return bad("retry_attempts must not be negative");
   if (o.retry_backoff.count() < 0) return bad("retry_backoff must not be negative");
   if (o.cancel_grace.count() < 0) return bad("cancel_grace must not be negative");
+  if (o.shared_connections < 0) return bad("shared_connections must not be negative (DB_POOL_SHARED)");
+  if (o.shared_depth < 1) return bad("shared_depth must be at least 1 (DB_POOL_SHARED_DEPTH)");
+  if (o.shared_stall.count() <= 0) return bad("shared_stall must be positive");
   if (o.sqlite_readers < 0) return bad("sqlite_readers must not be negative");
   if (o.sqlite_busy_timeout.count() < 0) return bad("sqlite_busy_timeout must not be negative");
   return Status::Ok();

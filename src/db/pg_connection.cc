@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
@@ -201,10 +202,11 @@ asio::awaitable<WaitOutcome> PgConnection::Wait(Interest interest) {
   co_return outcome;
 }
 
-void PgConnection::SendCancel() {
-  if (cancel_sent_) return;
-  cancel_sent_ = true;
-  PGcancel* cancel = PQgetCancel(conn_);
+namespace {
+
+// Sends a cancel request for whatever `conn`'s backend is running, on a short-lived thread.
+void StartCancel(PGconn* conn) {
+  PGcancel* cancel = PQgetCancel(conn);
   if (cancel == nullptr) return;
   if (cancel_threads.fetch_add(1) >= kMaxCancelThreads) {
     cancel_threads.fetch_sub(1);
@@ -217,6 +219,14 @@ void PgConnection::SendCancel() {
     PQfreeCancel(cancel);
     cancel_threads.fetch_sub(1);
   }).detach();
+}
+
+}  // namespace
+
+void PgConnection::SendCancel() {
+  if (cancel_sent_) return;
+  cancel_sent_ = true;
+  StartCancel(conn_);
 }
 
 // ---- connecting ----
@@ -729,6 +739,342 @@ asio::awaitable<ExecResult> PgConnection::ExecuteImpl(ExecRequest req) {
   }
   if (SessionEnding(first_error)) out.discard = true;
   co_return out;
+}
+
+
+// ---- shared mode ----
+
+struct PgConnection::SharedEntry {
+  EntryKind kind;
+  size_t index;             // statement index (kPrepare, kExec)
+  std::string prepare_sql;  // kPrepare: the cached text, forgotten when the Prepare fails
+  const std::string* sql = nullptr;  // kExec: the caller's text (valid while it waits)
+};
+
+struct PgConnection::SharedBatch {
+  std::vector<SharedEntry> entries;
+  size_t pos = 0;               // the entry whose answer comes next
+  bool after_result = false;    // its result arrived; the null that ends it is due
+  int nulls_before_sync = 0;
+  bool failed = false;
+  Status first_error;
+  size_t failed_index = 0;
+  bool abandoned = false;       // its caller's deadline passed: the answer is dropped
+  bool cancel_sent = false;
+  Clock::time_point sent_at;
+  ExecResult out;
+  detail::OneShot<ExecResult> done;
+};
+
+PgConnection::SharedLoad PgConnection::shared_load() const {
+  std::lock_guard lock(shared_mu_);
+  SharedLoad load;
+  load.usable = !shared_broken_ && conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK && !server_closing_;
+  load.in_flight = shared_queue_.size();
+  if (!shared_queue_.empty()) load.oldest_sent = shared_queue_.front()->sent_at;
+  return load;
+}
+
+// Queues [DEALLOCATE* Sync] (Prepare? Execute)* Sync for one batch.
+bool PgConnection::QueueSharedLocked(const std::vector<Stmt>& stmts, SharedBatch& b) {
+  static const Params kNoParams;
+  if (!evicted_.empty()) {
+    for (const std::string& name : evicted_) {
+      std::string sql = "DEALLOCATE " + name;
+      if (!SendUnnamed(sql.c_str(), kNoParams)) return false;
+      b.entries.push_back({EntryKind::kTail, 0, {}});
+    }
+    evicted_.clear();
+    if (PQpipelineSync(conn_) != 1) return false;
+    b.entries.push_back({EntryKind::kTailSync, 0, {}});
+  }
+  for (size_t i = 0; i < stmts.size(); ++i) {
+    const Stmt& stmt = stmts[i];
+    if (stmt.params.empty() || cache_.capacity() == 0) {
+      if (!SendUnnamed(stmt.sql.c_str(), stmt.params)) return false;
+      b.entries.push_back({EntryKind::kExec, i, {}, &stmt.sql});
+      continue;
+    }
+    Prepared* prepared = cache_.Find(stmt.sql);
+    if (prepared == nullptr) {
+      std::string name = "plinth_" + std::to_string(++statement_counter_);
+      if (PQsendPrepare(conn_, name.c_str(), stmt.sql.c_str(), 0, nullptr) != 1) return false;
+      b.entries.push_back({EntryKind::kPrepare, i, stmt.sql});
+      // Batches queued after this one use the name at once: they run after the Prepare. An
+      // evicted statement is deallocated after this batch, so batches already in the
+      // pipeline that use it run first.
+      auto [inserted, evicted] = cache_.Insert(stmt.sql, Prepared{std::move(name)});
+      if (evicted) evicted_.push_back(std::move(evicted->name));
+      prepared = inserted;
+      ++b.out.prepares;
+    }
+    BindParams(stmt.params);
+    if (PQsendQueryPrepared(conn_, prepared->name.c_str(), static_cast<int>(stmt.params.size()), values_.data(),
+                            lengths_.data(), nullptr, 0) != 1) {
+      return false;
+    }
+    b.entries.push_back({EntryKind::kExec, i, {}, &stmt.sql});
+  }
+  if (PQpipelineSync(conn_) != 1) return false;  // libpq flushes here
+  b.entries.push_back({EntryKind::kSync, 0, {}});
+  return true;
+}
+
+void PgConnection::ArmSharedReadLocked() {
+  if (shared_read_armed_) return;
+  shared_read_armed_ = true;
+  socket_.async_wait(asio::posix::descriptor_base::wait_read,
+                     [self = shared_from_this()](const ErrorCode& ec) { self->OnSharedReady(ec, false); });
+}
+
+void PgConnection::ArmSharedWriteLocked() {
+  if (shared_write_armed_) return;
+  shared_write_armed_ = true;
+  socket_.async_wait(asio::posix::descriptor_base::wait_write,
+                     [self = shared_from_this()](const ErrorCode& ec) { self->OnSharedReady(ec, true); });
+}
+
+asio::awaitable<ExecResult> PgConnection::ExecuteShared(ExecRequest req) {
+  std::shared_ptr<PgConnection> self = shared_from_this();
+  auto batch = std::make_shared<SharedBatch>();
+  const std::vector<Stmt>& stmts = *req.statements;
+  if (Clock::now() >= req.deadline) {
+    batch->out.status = Status(Code::kDeadlineExceeded, "the deadline passed before the batch was sent");
+    co_return std::move(batch->out);
+  }
+  std::vector<SharedBatchPtr> finished;
+  bool queued = false;
+  {
+    std::lock_guard lock(shared_mu_);
+    if (!shared_broken_ && PQstatus(conn_) == CONNECTION_OK) {
+      batch->out.results.resize(stmts.size());
+      if (QueueSharedLocked(stmts, *batch)) {
+        queued = true;
+        batch->sent_at = Clock::now();
+        shared_queue_.push_back(batch);
+        const int flushed = PQflush(conn_);
+        if (flushed < 0) {
+          BreakSharedLocked(LostMessage(conn_), finished);
+        } else {
+          if (flushed == 1) ArmSharedWriteLocked();
+          ArmSharedReadLocked();
+        }
+      } else {
+        // Part of a batch may sit in libpq's buffer: nothing more can go after it.
+        BreakSharedLocked(LostMessage(conn_), finished);
+      }
+    }
+  }
+  DeliverShared(finished);
+  if (!queued) {
+    ExecResult out;
+    out.discard = true;
+    out.connection_lost = true;
+    out.delivery = Delivery::kNotSent;
+    out.status = Status(Code::kUnavailable,
+                        "the shared connection to PostgreSQL is unusable; the batch was not sent (nothing was "
+                        "committed)");
+    co_return out;
+  }
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_at(req.deadline);
+  timer.async_wait([batch, weak = weak_from_this()](const ErrorCode& ec) {
+    if (ec) return;
+    ExecResult out;
+    out.delivery = Delivery::kUnknown;
+    out.cancelled = true;
+    out.status = Status(Code::kDeadlineExceeded, "the deadline passed while the batch was running; it was cancelled");
+    if (!batch->done.Set(std::move(out))) return;
+    if (auto conn = weak.lock()) conn->AbandonShared(batch);
+  });
+  ExecResult result = co_await batch->done.Wait();
+  timer.cancel();
+  co_return result;
+}
+
+void PgConnection::AbandonShared(const SharedBatchPtr& batch) {
+  std::lock_guard lock(shared_mu_);
+  batch->abandoned = true;
+  CancelHeadIfAbandonedLocked();
+}
+
+// The batch the server is running (or about to) was abandoned: cancel it, once.
+void PgConnection::CancelHeadIfAbandonedLocked() {
+  if (shared_queue_.empty() || shared_broken_) return;
+  SharedBatch& head = *shared_queue_.front();
+  if (!head.abandoned || head.cancel_sent) return;
+  head.cancel_sent = true;
+  StartCancel(conn_);
+}
+
+void PgConnection::OnSharedReady(const ErrorCode& ec, bool write) {
+  std::vector<SharedBatchPtr> finished;
+  {
+    std::lock_guard lock(shared_mu_);
+    (write ? shared_write_armed_ : shared_read_armed_) = false;
+    if (!shared_broken_) {
+      if (ec && ec != asio::error::operation_aborted) {
+        BreakSharedLocked(ec.message(), finished);
+      } else if (write) {
+        const int flushed = PQflush(conn_);  // reads meanwhile, so it cannot deadlock
+        if (flushed < 0) BreakSharedLocked(LostMessage(conn_), finished);
+        else if (flushed == 1) ArmSharedWriteLocked();
+      } else if (PQconsumeInput(conn_) != 1) {
+        BreakSharedLocked(LostMessage(conn_), finished);
+      }
+      if (!shared_broken_) ProcessSharedLocked(finished);
+      if (!shared_broken_ && !shared_queue_.empty()) ArmSharedReadLocked();
+    }
+  }
+  DeliverShared(finished);
+}
+
+// Hands out every answer that has arrived, in pipeline order.
+void PgConnection::ProcessSharedLocked(std::vector<SharedBatchPtr>& finished) {
+  constexpr int kMaxNullsBeforeSync = 2;
+  while (!shared_queue_.empty() && !shared_broken_) {
+    if (PQisBusy(conn_)) {
+      if (PQstatus(conn_) != CONNECTION_OK) BreakSharedLocked(LostMessage(conn_), finished);
+      return;
+    }
+    SharedBatch& b = *shared_queue_.front();
+    if (b.pos >= b.entries.size()) {
+      BreakSharedLocked("an answer arrived for no statement of the pipeline", finished);
+      return;
+    }
+    const SharedEntry& entry = b.entries[b.pos];
+    const bool sync = entry.kind == EntryKind::kSync || entry.kind == EntryKind::kTailSync;
+    PGresult* raw = PQgetResult(conn_);
+    if (raw == nullptr) {
+      if (PQstatus(conn_) != CONNECTION_OK) {
+        BreakSharedLocked(LostMessage(conn_), finished);
+        return;
+      }
+      if (b.after_result) {  // the end of one statement's results
+        b.after_result = false;
+        ++b.pos;
+        continue;
+      }
+      if (sync && ++b.nulls_before_sync <= kMaxNullsBeforeSync) continue;
+      BreakSharedLocked("the pipeline lost its place (no result where one was due)", finished);
+      return;
+    }
+    ResultPtr res(raw, &PQclear);
+    const ExecStatusType st = PQresultStatus(raw);
+    if (sync) {
+      if (st == PGRES_PIPELINE_SYNC) {
+        b.nulls_before_sync = 0;
+        ++b.pos;
+        if (entry.kind == EntryKind::kSync) FinishHeadLocked(finished);
+        continue;
+      }
+      // An error before the Sync's answer is a failure at commit time.
+      if (st == PGRES_FATAL_ERROR && entry.kind == EntryKind::kSync && !b.failed) {
+        b.failed = true;
+        b.failed_index = b.out.results.size();
+        b.first_error = ResultError(raw, conn_);
+      }
+      continue;
+    }
+    if (st == PGRES_PIPELINE_SYNC) {
+      BreakSharedLocked("the pipeline lost its place (a Sync answered a statement)", finished);
+      return;
+    }
+    b.after_result = true;
+    switch (st) {
+      case PGRES_COMMAND_OK:
+      case PGRES_TUPLES_OK:
+      case PGRES_EMPTY_QUERY:
+        if (entry.kind == EntryKind::kExec && !b.failed) b.out.results[entry.index] = ConvertResult(raw);
+        break;
+      case PGRES_PIPELINE_ABORTED:
+        if (entry.kind == EntryKind::kPrepare) cache_.Erase(entry.prepare_sql);
+        break;
+      case PGRES_COPY_IN:
+      case PGRES_COPY_OUT:
+      case PGRES_COPY_BOTH:
+        BreakSharedLocked("COPY is not supported in a batch", finished);
+        return;
+      default:  // PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR
+        if (entry.kind == EntryKind::kPrepare) cache_.Erase(entry.prepare_sql);
+        if (entry.kind != EntryKind::kTail && !b.failed) {
+          b.failed = true;
+          b.failed_index = entry.index;
+          b.first_error = ResultError(raw, conn_);
+        }
+        break;
+    }
+  }
+}
+
+// The head batch's Sync answered: its outcome goes to its caller (unless abandoned).
+void PgConnection::FinishHeadLocked(std::vector<SharedBatchPtr>& finished) {
+  SharedBatchPtr b = std::move(shared_queue_.front());
+  shared_queue_.pop_front();
+  ExecResult& out = b->out;
+  out.round_trip_ms = MillisSince(b->sent_at);
+  out.cancelled = b->cancel_sent;
+  if (!b->failed) {
+    out.status = Status::Ok();
+    out.delivery = Delivery::kCompleted;
+  } else {
+    const std::string& state = b->first_error.sqlstate();
+    out.results.clear();
+    out.delivery = Delivery::kAborted;
+    out.failed_index = b->failed_index;
+    out.status = b->first_error;
+    // Cancelled although its own deadline had not passed: the cancel was meant for the batch
+    // before it. Missing prepared statement: another batch's Prepare was aborted.
+    if ((state == kQueryCanceled && !b->abandoned) || state == "26000") out.retry_now = true;
+    if (state == kStalePlanState && b->first_error.message().find(kStalePlanText) != std::string::npos) {
+      // The statement's text is the caller's, alive while it waits (not when it gave up: then
+      // the next batch to use the statement meets the same error and mends it).
+      for (const SharedEntry& e : b->entries) {
+        if (e.kind != EntryKind::kExec || e.index != b->failed_index || e.sql == nullptr || b->abandoned) continue;
+        if (auto stale = cache_.Erase(*e.sql)) evicted_.push_back(std::move(stale->name));
+        break;
+      }
+      out.stale_statement = true;
+    }
+    if (SessionEnding(b->first_error)) {
+      out.discard = true;
+      shared_broken_ = true;  // the server ends the session: the rest fail with it
+    }
+  }
+  // (PQTRANS_ACTIVE while later batches are in flight: libpq reports the pipeline as busy.)
+  const PGTransactionStatusType ts = PQtransactionStatus(conn_);
+  if ((ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) && !shared_broken_) {
+    BreakSharedLocked("a batch left a transaction open on the shared connection", finished);
+  }
+  const char* auth = PQparameterStatus(conn_, "session_authorization");
+  if ((auth == nullptr || session_authorization_ != auth) && !shared_broken_) {
+    BreakSharedLocked("a batch changed the session's role on the shared connection", finished);
+  }
+  finished.push_back(std::move(b));
+  CancelHeadIfAbandonedLocked();
+}
+
+// The connection cannot carry on: every batch in flight fails (reads: nothing committed, and
+// they may be run again).
+void PgConnection::BreakSharedLocked(const std::string& why, std::vector<SharedBatchPtr>& finished) {
+  shared_broken_ = true;
+  for (SharedBatchPtr& b : shared_queue_) {
+    ExecResult& out = b->out;
+    out.results.clear();
+    out.discard = true;
+    out.connection_lost = true;
+    out.delivery = Delivery::kUnknown;
+    out.status = Status(Code::kUnavailable, "the connection to PostgreSQL was lost during a read batch: " + why);
+    finished.push_back(std::move(b));
+  }
+  shared_queue_.clear();
+  ErrorCode ignored;
+  socket_.cancel(ignored);  // the armed waits end (operation_aborted) and find it broken
+}
+
+void PgConnection::DeliverShared(std::vector<SharedBatchPtr>& finished) {
+  for (SharedBatchPtr& b : finished) b->done.Set(std::move(b->out));
+  finished.clear();
 }
 
 }  // namespace plinth::db::pg

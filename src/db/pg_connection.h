@@ -19,9 +19,22 @@
 // Asio's epoll reactor is edge-triggered but starts every wait with EPOLL_CTL_MOD, which
 // re-evaluates readiness, so data that arrived since libpq's last read is not missed.
 //
-// Thread-safety: a connection is driven by one coroutine at a time (the pool hands it out
-// exclusively). Interrupt is for the LISTEN connection, whose session coroutine runs on
-// strand(); Interrupt must be called on that strand too.
+// Shared mode (ExecuteShared): one connection carries the read batches of many callers at
+// once. Each batch is its own implicit transaction, ended by its own Sync, so its settings
+// (set_config(…, true)) end with it and a failure aborts only its own statements; the batches
+// follow each other in the pipeline without waiting for each other's answers, and one reader
+// hands each caller its results in order. The server runs them back to back, so a busy
+// backend reads several in one recv and is not woken per batch: the cost that bounds pgbench
+// with one batch in flight per connection. A caller whose deadline passes gets
+// kDeadlineExceeded at once; its batch is cancelled when it is the one running (a cancel that
+// lands on the next batch instead fails that one with retry_now set: reads are idempotent).
+// Only batches without transaction control take this path; writes never do.
+//
+// Thread-safety: in exclusive mode a connection is driven by one coroutine at a time (the
+// pool hands it out exclusively). ExecuteShared may be called from any thread concurrently
+// (libpq is driven under shared_mu_); a connection is used in one mode only. Interrupt is for
+// the LISTEN connection, whose session coroutine runs on strand(); Interrupt must be called
+// on that strand too.
 #pragma once
 
 #include <libpq-fe.h>
@@ -34,10 +47,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "db/async_util.h"
 #include "db/stmt_cache.h"
 #include "plinth/database.h"
 
@@ -82,6 +98,7 @@ struct ExecResult {
   bool stale_statement = false;  // 0A000 "cached plan must not change result type": re-run
   bool cancelled = false;        // a cancel request was sent
   bool connection_lost = false;
+  bool retry_now = false;        // shared mode: failed for another batch's sake; run it again
   uint64_t prepares = 0;
   double round_trip_ms = 0;
 };
@@ -104,6 +121,16 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
 
   // Runs one batch (see the file comment). Never throws for database or network failures.
   asio::awaitable<ExecResult> Execute(ExecRequest request);
+
+  // Runs one read batch in shared mode (see the file comment). Any thread, concurrently.
+  asio::awaitable<ExecResult> ExecuteShared(ExecRequest request);
+  // What the pool weighs when it picks a shared connection.
+  struct SharedLoad {
+    bool usable = false;  // not broken
+    size_t in_flight = 0;
+    Clock::time_point oldest_sent = Clock::time_point::max();  // of the batch in flight longest
+  };
+  SharedLoad shared_load() const;
 
   // Reads, without blocking, whatever the server sent while the connection sat idle; false
   // when the server closed it or announced that it would (FATAL while idle).
@@ -158,6 +185,21 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   void BindParams(const Params& params);
   static void OnNotice(void* arg, const PGresult* res);
 
+  // Shared mode; the *Locked functions run under shared_mu_.
+  struct SharedEntry;
+  struct SharedBatch;
+  using SharedBatchPtr = std::shared_ptr<SharedBatch>;
+  bool QueueSharedLocked(const std::vector<Stmt>& stmts, SharedBatch& batch);
+  void ArmSharedReadLocked();
+  void ArmSharedWriteLocked();
+  void OnSharedReady(const boost::system::error_code& ec, bool write);
+  void ProcessSharedLocked(std::vector<SharedBatchPtr>& finished);
+  void FinishHeadLocked(std::vector<SharedBatchPtr>& finished);
+  void BreakSharedLocked(const std::string& why, std::vector<SharedBatchPtr>& finished);
+  void CancelHeadIfAbandonedLocked();
+  void AbandonShared(const SharedBatchPtr& batch);
+  static void DeliverShared(std::vector<SharedBatchPtr>& finished);
+
   asio::io_context& io_;
   Strand strand_;
   asio::posix::stream_descriptor socket_;
@@ -181,6 +223,12 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   std::vector<std::string> evicted_;
   std::vector<const char*> values_;
   std::vector<int> lengths_;
+
+  mutable std::mutex shared_mu_;
+  std::deque<SharedBatchPtr> shared_queue_;  // sent, in pipeline order, answers pending
+  bool shared_read_armed_ = false;
+  bool shared_write_armed_ = false;
+  bool shared_broken_ = false;
 };
 
 // "SELECT …" results of one statement as text.

@@ -218,6 +218,65 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     }
   }
 
+  // A shared connection (pg_connection.h, shared mode) for a read batch, or null when none is
+  // fit to take one more (the caller then takes a connection of its own): the least loaded of
+  // the usable ones that carry fewer than shared_depth batches and whose oldest batch has run
+  // for less than shared_stall. While fewer than shared_connections exist and every one is
+  // busy, another is opened in the background from the pool's capacity (at most half of it).
+  // Shared connections count as in use; broken or expired ones leave the pool here and close
+  // when their last batch has answered.
+  ConnPtr AcquireShared() {
+    ConnPtr best;
+    std::vector<std::pair<ConnPtr, bool>> retired;  // (connection, reusable)
+    bool open = false;
+    {
+      std::lock_guard lock(mu_);
+      if (closed_ || options_.shared_connections <= 0) return nullptr;
+      const Clock::time_point now = Clock::now();
+      size_t best_load = 0;
+      for (auto it = shared_.begin(); it != shared_.end();) {
+        const PgConnection::SharedLoad load = (*it)->shared_load();
+        if (!load.usable || (*it)->expires_at <= now) {
+          retired.emplace_back(std::move(*it), load.usable);
+          it = shared_.erase(it);
+          continue;
+        }
+        const bool full = load.in_flight >= static_cast<size_t>(options_.shared_depth);
+        const bool stalled = load.in_flight > 0 && now - load.oldest_sent > options_.shared_stall;
+        if (!full && !stalled && (!best || load.in_flight < best_load)) {
+          best = *it;
+          best_load = load.in_flight;
+        }
+        ++it;
+      }
+      // At most half the pool's capacity is shared, so that writes and transactions always
+      // find connections of their own (a pool of one never shares).
+      const size_t lanes = static_cast<size_t>(std::min(options_.shared_connections, max_ / 2));
+      if ((!best || best_load > 0) && !opening_shared_ && shared_.size() < lanes && total_ < max_) {
+        opening_shared_ = true;
+        open = true;
+      }
+    }
+    for (auto& [conn, reusable] : retired) Release(std::move(conn), reusable);
+    if (open) asio::co_spawn(strand_, OpenShared(weak_from_this()), asio::detached);
+    return best;
+  }
+
+  // Opens one more shared connection, taken from the pool like any other.
+  static asio::awaitable<void> OpenShared(std::weak_ptr<PgPool> weak) {
+    auto self = weak.lock();
+    if (!self) co_return;
+    Result<ConnPtr> conn = co_await self->Acquire(Clock::now() + self->options_.acquire_timeout, BatchMode::kRead);
+    std::lock_guard lock(self->mu_);
+    self->opening_shared_ = false;
+    if (!conn.ok()) co_return;
+    if (self->closed_) {
+      self->ReleaseSlotLocked();
+      co_return;
+    }
+    self->shared_.push_back(std::move(conn).value());
+  }
+
   // Gives a connection back after a batch. `result` (optional) feeds the statistics.
   void Release(ConnPtr conn, bool reusable, const pg::ExecResult* result = nullptr) {
     ConnPtr to_close;
@@ -248,6 +307,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   void Record(const pg::ExecResult& result) {
     std::lock_guard lock(mu_);
     RecordLocked(result);
+    if (result.connection_lost) loss_generation_.fetch_add(1, std::memory_order_relaxed);
   }
 
   void CountRetry() {
@@ -260,6 +320,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     PoolStats s;
     s.in_use = in_use_ - warming_;
     s.idle = static_cast<int>(idle_.size());
+    s.shared = static_cast<int>(shared_.size());
     s.waiting = static_cast<int>(waiters_.size());
     s.max = max_;
     s.opened = opened_;
@@ -289,6 +350,9 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
       waiters.swap(waiters_);
       idle.swap(idle_);
       total_ -= static_cast<int>(idle.size());
+      // Shared connections close when their last batch has answered.
+      for (size_t i = 0; i < shared_.size(); ++i) ReleaseSlotLocked();
+      shared_.clear();
     }
     for (auto& w : waiters) w->done.Set(Grant{nullptr, false, ClosedError()});
     asio::post(strand_, [weak = weak_from_this()] {
@@ -477,6 +541,8 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   mutable std::mutex mu_;
   std::deque<ConnPtr> idle_;  // back = most recently used
   std::deque<std::shared_ptr<Waiter>> waiters_;
+  std::vector<ConnPtr> shared_;  // connections in shared mode (counted in total_ and in_use_)
+  bool opening_shared_ = false;
   int total_ = 0;   // open, opening or reserved connections
   int in_use_ = 0;  // checked out (opening included)
   int warming_ = 0; // of in_use_: opened in the background to keep `size` connections
@@ -494,7 +560,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
 enum class Retry : unsigned char { kNo, kNow, kAfterBackoff };
 
 Retry RetryDecision(const pg::ExecResult& r, BatchMode mode) {
-  if (r.stale_statement) return Retry::kNow;
+  if (r.stale_statement || r.retry_now) return Retry::kNow;
   const std::string& state = r.status.sqlstate();
   if (state == "40001" || state == "40P01") return Retry::kAfterBackoff;
   if (r.delivery == pg::Delivery::kNotSent && r.connection_lost) return Retry::kNow;
@@ -507,6 +573,16 @@ Retry RetryDecision(const pg::ExecResult& r, BatchMode mode) {
   }
   if (mode == BatchMode::kRead && r.delivery == pg::Delivery::kUnknown && r.connection_lost) return Retry::kNow;
   return Retry::kNo;
+}
+
+// Whether a read batch may share a connection with other callers' batches: it must be one
+// implicit transaction, with no transaction control of its own (session-changing statements
+// are refused for every batch by CheckBatch).
+bool Shareable(const std::vector<Stmt>& statements) {
+  for (const Stmt& st : statements) {
+    if (detail::ClassifyTxnControl(st.sql) != detail::TxnControl::kNone) return false;
+  }
+  return true;
 }
 
 // ---- interactive transactions ----
@@ -822,15 +898,23 @@ class PgDatabase final : public Database {
       out.failed_index = bad;
       co_return out;
     }
+    const bool shareable = batch.mode == BatchMode::kRead && Shareable(batch.statements);
     for (int attempt = 1;; ++attempt) {
-      Result<ConnPtr> conn = co_await pool->Acquire(deadline, batch.mode);
-      if (!conn.ok()) co_return detail::FailedOutcome(conn.status(), attempt);
       pg::ExecRequest req;
       req.statements = &batch.statements;
       req.mode = batch.mode;
       req.deadline = deadline;
-      pg::ExecResult r = co_await (*conn)->Execute(req);
-      pool->Release(std::move(conn).value(), !r.discard, &r);
+      pg::ExecResult r;
+      ConnPtr shared = shareable ? pool->AcquireShared() : nullptr;
+      if (shared) {
+        r = co_await shared->ExecuteShared(req);
+        pool->Record(r);
+      } else {
+        Result<ConnPtr> conn = co_await pool->Acquire(deadline, batch.mode);
+        if (!conn.ok()) co_return detail::FailedOutcome(conn.status(), attempt);
+        r = co_await (*conn)->Execute(req);
+        pool->Release(std::move(conn).value(), !r.discard, &r);
+      }
       if (r.status.ok()) {
         BatchOutcome out;
         out.results = std::move(r.results);
