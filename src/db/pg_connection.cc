@@ -1036,11 +1036,9 @@ void PgConnection::FinishHeadLocked(std::vector<SharedBatchPtr>& finished) {
       }
       out.stale_statement = true;
     }
-    if (SessionEnding(b->first_error)) {
-      out.discard = true;
-      shared_broken_ = true;  // the server ends the session: the rest fail with it
-    }
   }
+  const bool session_ending = b->failed && SessionEnding(b->first_error);
+  if (session_ending) out.discard = true;  // RetryDecision: aborted by a session's end → run again
   // (PQTRANS_ACTIVE while later batches are in flight: libpq reports the pipeline as busy.)
   const PGTransactionStatusType ts = PQtransactionStatus(conn_);
   if ((ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) && !shared_broken_) {
@@ -1051,6 +1049,9 @@ void PgConnection::FinishHeadLocked(std::vector<SharedBatchPtr>& finished) {
     BreakSharedLocked("a batch changed the session's role on the shared connection", finished);
   }
   finished.push_back(std::move(b));
+  // The server is ending the session (shutdown, pg_terminate_backend, a failover's read-only
+  // primary): the batches after this one fail with it, as lost reads.
+  if (session_ending && !shared_broken_) BreakSharedLocked("the server is ending the session", finished);
   CancelHeadIfAbandonedLocked();
 }
 
