@@ -6,7 +6,7 @@ pkgs=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev l
       libpq-dev libsqlite3-dev sqlite3 postgresql-15 postgresql-client-15
       libboost1.81-dev libboost-json1.81-dev libssl-dev libsodium-dev libargon2-dev
       libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
-      libgtest-dev libgmock-dev libbenchmark-dev curl wrk python3)
+      libgtest-dev libgmock-dev libbenchmark-dev libtcmalloc-minimal4 curl wrk python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
