@@ -377,29 +377,33 @@ bool PgConnection::SendUnnamed(const char* sql, const Params& params) {
                            lengths_.data(), nullptr, 0) == 1;
 }
 
-bool PgConnection::SendStatement(size_t index, const Stmt& stmt, ExecResult& out) {
-  if (stmt.params.empty() || cache_.capacity() == 0) {
-    if (!SendUnnamed(stmt.sql.c_str(), stmt.params)) return false;
-    entries_.push_back({EntryKind::kExec, index});
-    return true;
-  }
+// Queues one statement: unnamed when it has no parameters (or there is no cache), else its
+// Prepare on a cache miss (the name is cached at once: what is queued after it may use it; an
+// evicted name is DEALLOCATEd after the next Sync) and the execution of the prepared statement.
+bool PgConnection::QueueStatement(const Stmt& stmt, bool& prepared_now, uint64_t& prepares) {
+  prepared_now = false;
+  if (stmt.params.empty() || cache_.capacity() == 0) return SendUnnamed(stmt.sql.c_str(), stmt.params);
   Prepared* prepared = cache_.Find(stmt.sql);
   if (prepared == nullptr) {
     std::string name = "plinth_" + std::to_string(++statement_counter_);
     if (PQsendPrepare(conn_, name.c_str(), stmt.sql.c_str(), 0, nullptr) != 1) return false;
-    entries_.push_back({EntryKind::kPrepare, index});
+    prepared_now = true;
     auto [inserted, evicted] = cache_.Insert(stmt.sql, Prepared{std::move(name)});
     if (evicted) evicted_.push_back(std::move(evicted->name));
     prepared = inserted;
-    ++out.prepares;
+    ++prepares;
   }
   BindParams(stmt.params);
-  if (PQsendQueryPrepared(conn_, prepared->name.c_str(), static_cast<int>(stmt.params.size()), values_.data(),
-                          lengths_.data(), nullptr, 0) != 1) {
-    return false;
-  }
-  entries_.push_back({EntryKind::kExec, index});
-  return true;
+  return PQsendQueryPrepared(conn_, prepared->name.c_str(), static_cast<int>(stmt.params.size()), values_.data(),
+                             lengths_.data(), nullptr, 0) == 1;
+}
+
+bool PgConnection::SendStatement(size_t index, const Stmt& stmt, ExecResult& out) {
+  bool prepared_now = false;
+  const bool queued = QueueStatement(stmt, prepared_now, out.prepares);
+  if (prepared_now) entries_.push_back({EntryKind::kPrepare, index});
+  if (queued) entries_.push_back({EntryKind::kExec, index});
+  return queued;
 }
 
 asio::awaitable<PgConnection::ReadOutcome> PgConnection::Flush() {
@@ -789,31 +793,14 @@ bool PgConnection::QueueSharedLocked(const std::vector<Stmt>& stmts, SharedBatch
     b.entries.push_back({EntryKind::kTailSync, 0, {}});
   }
   for (size_t i = 0; i < stmts.size(); ++i) {
-    const Stmt& stmt = stmts[i];
-    if (stmt.params.empty() || cache_.capacity() == 0) {
-      if (!SendUnnamed(stmt.sql.c_str(), stmt.params)) return false;
-      b.entries.push_back({EntryKind::kExec, i, {}, &stmt.sql});
-      continue;
-    }
-    Prepared* prepared = cache_.Find(stmt.sql);
-    if (prepared == nullptr) {
-      std::string name = "plinth_" + std::to_string(++statement_counter_);
-      if (PQsendPrepare(conn_, name.c_str(), stmt.sql.c_str(), 0, nullptr) != 1) return false;
-      b.entries.push_back({EntryKind::kPrepare, i, stmt.sql});
-      // Batches queued after this one use the name at once: they run after the Prepare. An
-      // evicted statement is deallocated after this batch, so batches already in the
-      // pipeline that use it run first.
-      auto [inserted, evicted] = cache_.Insert(stmt.sql, Prepared{std::move(name)});
-      if (evicted) evicted_.push_back(std::move(evicted->name));
-      prepared = inserted;
-      ++b.out.prepares;
-    }
-    BindParams(stmt.params);
-    if (PQsendQueryPrepared(conn_, prepared->name.c_str(), static_cast<int>(stmt.params.size()), values_.data(),
-                            lengths_.data(), nullptr, 0) != 1) {
-      return false;
-    }
-    b.entries.push_back({EntryKind::kExec, i, {}, &stmt.sql});
+    // Batches queued after this one use a name prepared here at once: they run after the
+    // Prepare. An evicted statement is deallocated after a later Sync, so batches already in
+    // the pipeline that use it run first.
+    bool prepared_now = false;
+    const bool queued = QueueStatement(stmts[i], prepared_now, b.out.prepares);
+    if (prepared_now) b.entries.push_back({EntryKind::kPrepare, i, stmts[i].sql});
+    if (!queued) return false;
+    b.entries.push_back({EntryKind::kExec, i, {}, &stmts[i].sql});
   }
   if (PQpipelineSync(conn_) != 1) return false;  // libpq flushes here
   b.entries.push_back({EntryKind::kSync, 0, {}});

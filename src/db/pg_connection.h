@@ -181,6 +181,7 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   void AssignSocket();
   void SendCancel();
   bool SendUnnamed(const char* sql, const Params& params);
+  bool QueueStatement(const Stmt& stmt, bool& prepared_now, uint64_t& prepares);
   bool SendStatement(size_t index, const Stmt& stmt, ExecResult& out);
   void BindParams(const Params& params);
   static void OnNotice(void* arg, const PGresult* res);
