@@ -88,6 +88,7 @@ Result<SealReport> SealAll(db::Connection& conn, const SealOptions& options = {}
 struct SealerOptions {
   std::chrono::milliseconds interval{5000};
   SealOptions seal;
+  db::ConnectOptions connect;                   // the server passes its pool's SQLite synchronous
   std::function<void(const Status&)> on_error;  // called on the sealer's thread
 };
 

@@ -167,6 +167,12 @@ struct PoolOptions {
   int sqlite_readers = 4;                                  // reader connections (threads)
   std::chrono::milliseconds sqlite_busy_timeout{5'000};
   bool sqlite_synchronous_full = false;                    // NORMAL survives kill -9 in WAL mode
+  // Group commit: the writer runs up to this many queued write batches in one transaction,
+  // each in its own SAVEPOINT (a failing batch rolls back alone), answered after one COMMIT.
+  int sqlite_group_commit = 64;                            // SQLITE_GROUP_COMMIT; 1 = off
+  // WAL pages after which a background thread checkpoints (PASSIVE), off the writer's path.
+  int sqlite_checkpoint_pages = 1000;                      // SQLITE_CHECKPOINT_PAGES; 0 = the writer
+                                                           // checkpoints itself (SQLite's default)
 
   // Reads DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_RECYCLE, DB_POOL_TIMEOUT, DB_POOL_MAX_WAITERS,
   // DB_POOL_SHARED, DB_POOL_SHARED_DEPTH over the defaults. Durations may carry a unit ("5s", "500ms"; plain numbers are in the
@@ -193,6 +199,9 @@ struct PoolStats {
   uint64_t cancels = 0;     // batches cancelled at their deadline (PostgreSQL)
   uint64_t connect_failures = 0;  // connection attempts that failed (PostgreSQL)
   uint64_t commit_unknown = 0;    // write batches whose outcome was lost with the connection
+  uint64_t group_commits = 0;     // SQLite: writer transactions that committed several batches
+  uint64_t checkpoints = 0;       // SQLite: WAL checkpoints run by the checkpointing thread
+  uint64_t writer_checkpoints = 0;  // SQLite: short ones the writer ran itself (see sqlite_database.cc)
   bool backing_off = false;       // reconnects are paused after failures (callers fail fast)
   double round_trip_ms_avg = 0;   // mean wall time of a batch on its connection, flush to Sync
                                   // (SQLite: on its worker thread)

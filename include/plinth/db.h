@@ -90,6 +90,10 @@ struct ConnectOptions {
   // SQLite: create the file (and its directory) when missing. When false, a missing file is
   // kNotFound.
   bool create = true;
+  // SQLite: synchronous=FULL (see Connect). A connection that works beside the request path's
+  // pool (the server's audit sealer) takes the pool's setting instead: with FULL, each of its
+  // commits would fsync, under the write lock, the WAL the pool's writer filled unsynced.
+  bool sqlite_synchronous_full = true;
 };
 
 // Opens a connection.

@@ -273,6 +273,16 @@ std::vector<Spec> MakeSpecs() {
       },
       [](const ServeConfig& c) { return Bool(c.pool.sqlite_synchronous_full); });
 
+  add("sqlite_group_commit", "SQLITE_GROUP_COMMIT", "64",
+      "SQLite: write batches the writer commits together, each in its own savepoint (1 = one transaction each)",
+      pool_int(&db::PoolOptions::sqlite_group_commit, 1, 4096),
+      [](const ServeConfig& c) { return std::to_string(c.pool.sqlite_group_commit); });
+
+  add("sqlite_checkpoint_pages", "SQLITE_CHECKPOINT_PAGES", "1000",
+      "SQLite: WAL pages after which a background thread checkpoints (0 = the writer checkpoints in its commits)",
+      pool_int(&db::PoolOptions::sqlite_checkpoint_pages, 0, 1000000),
+      [](const ServeConfig& c) { return std::to_string(c.pool.sqlite_checkpoint_pages); });
+
   // --- HTTP limits
   add("request_timeout", "REQUEST_TIMEOUT", "30", "seconds a request may take once read (then 504; its database work is cancelled)",
       duration(&ServeConfig::request_timeout, kSec), [](const ServeConfig& c) { return Secs(c.request_timeout); });

@@ -265,6 +265,7 @@ Status ApiServer::Impl::Build(std::ostream& out) {
       so.interval = std::chrono::duration_cast<std::chrono::milliseconds>(c.audit_seal_interval);
     }
     if (c.audit_seal_batch > 0) so.seal.max_rows = c.audit_seal_batch;
+    so.connect.sqlite_synchronous_full = c.pool.sqlite_synchronous_full;
     so.on_error = [](const Status& st) { std::cerr << "warning: " + st.ToString() + "\n" << std::flush; };
     auto sl = audit::BackgroundSealer::Start(url, so);
     if (sl.ok()) {

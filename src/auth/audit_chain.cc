@@ -187,90 +187,157 @@ Status ExecAll(db::Connection& conn, const std::vector<std::string>& sql, std::s
   return Status::Ok();
 }
 
+// The chain's head and the newest sealed seq, as one transaction sees them.
+struct SqliteHead {
+  int64_t pos = 0;
+  crypto::Sha256Digest hash = crypto::kChainGenesis;
+  int64_t prev_max = 0;
+  int64_t next_seal_id = 1;
+  bool operator==(const SqliteHead& o) const {
+    return pos == o.pos && hash == o.hash && prev_max == o.prev_max && next_seal_id == o.next_seal_id;
+  }
+};
+
+Result<SqliteHead> ReadSqliteHead(db::Connection& conn) {
+  using auth::internal::Query;
+  SqliteHead h;
+  PLINTH_ASSIGN_OR_RETURN(db::QueryResult head,
+                          Query(conn, "audit seal", "SELECT pos, hash FROM " + Q(kChainTable) + " ORDER BY pos DESC LIMIT 1"));
+  if (!head.rows.empty()) {
+    PLINTH_ASSIGN_OR_RETURN(h.pos, ToInt(head.rows[0][0], "chain position"));
+    PLINTH_ASSIGN_OR_RETURN(h.hash, crypto::DigestFromHex(head.rows[0][1].value_or("")));
+  }
+  PLINTH_ASSIGN_OR_RETURN(db::QueryResult seal,
+                          Query(conn, "audit seal", "SELECT coalesce(max(max_seq), 0), coalesce(max(id), 0) + 1 FROM " + Q(kSealTable)));
+  PLINTH_ASSIGN_OR_RETURN(h.prev_max, ToInt(seal.rows[0][0], "max_seq"));
+  PLINTH_ASSIGN_OR_RETURN(h.next_seal_id, ToInt(seal.rows[0][1], "seal id"));
+  return h;
+}
+
+// SQLite seals in two steps so that the write lock, which every write of the server waits
+// for, is held for a few set-based statements only:
+//   1. in a read transaction (no lock): the head, and the rows to chain (rows in open gaps, then
+//      the rows after the newest sealed seq), hashed here;
+//   2. in BEGIN IMMEDIATE: the head is read again; when another sealer moved it in between
+//      (`plinth audit seal` beside the server) step 1 runs again; else the links go in as one
+//      INSERT … SELECT FROM json_each, the sealed gaps out as one DELETE, and the new gaps and
+//      the seal row as before.
+// Audit rows are append-only, so what step 1 read is still what step 2 chains.
+constexpr int kSqliteSealAttempts = 5;
+
 Result<SealReport> SealSqlite(db::Connection& conn, const SealOptions& options) {
   using auth::internal::Query;
   const Backend b = Backend::kSqlite;
-  PLINTH_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
-  auto run = [&]() -> Result<SealReport> {
+  const std::string fields = FieldList(b, "a");
+  const std::string limit = std::to_string(options.max_rows);
+  for (int attempt = 1;; ++attempt) {
+    const auto wall = std::chrono::system_clock::now();
+    const std::string now = auth::internal::FormatTimestamp(wall);
+    const std::string settle_before = auth::internal::FormatTimestamp(wall - options.settle_after);
+
+    // Step 1: read and hash, no lock.
+    PLINTH_RETURN_IF_ERROR(conn.Exec("BEGIN"));
+    auto read = [&]() -> Result<std::pair<SqliteHead, db::QueryResult>> {
+      PLINTH_ASSIGN_OR_RETURN(SqliteHead head, ReadSqliteHead(conn));
+      PLINTH_ASSIGN_OR_RETURN(
+          db::QueryResult rows,
+          Query(conn, "audit seal",
+                "SELECT * FROM (SELECT " + fields + " FROM " + Q(kAudit) + " a JOIN " + Q(kGapTable) +
+                    " g ON g.seq = a.seq AND g.settled = 0 AND g.noted_at >= ?2 UNION ALL SELECT * FROM (SELECT " + fields +
+                    " FROM " + Q(kAudit) + " a WHERE a.seq > ?1 ORDER BY a.seq LIMIT " + limit +
+                    ")) ORDER BY CAST(f0 AS INTEGER) LIMIT " + limit,
+                {std::to_string(head.prev_max), settle_before}));
+      return std::make_pair(head, std::move(rows));
+    };
+    Result<std::pair<SqliteHead, db::QueryResult>> snapshot = read();
+    (void)conn.Exec("COMMIT");  // a read transaction: nothing to keep
+    if (!snapshot.ok()) return snapshot.status();
+    const SqliteHead& seen = snapshot->first;
+    const std::vector<db::Row>& rows = snapshot->second.rows;
+
     SealReport rep;
-    PLINTH_ASSIGN_OR_RETURN(db::QueryResult head,
-                            Query(conn, "audit seal", "SELECT pos, hash FROM " + Q(kChainTable) + " ORDER BY pos DESC LIMIT 1"));
-    int64_t pos = 0;
-    crypto::Sha256Digest h = crypto::kChainGenesis;
-    if (!head.rows.empty()) {
-      PLINTH_ASSIGN_OR_RETURN(pos, ToInt(head.rows[0][0], "chain position"));
-      PLINTH_ASSIGN_OR_RETURN(h, crypto::DigestFromHex(head.rows[0][1].value_or("")));
-    }
-    PLINTH_ASSIGN_OR_RETURN(db::QueryResult seal,
-                            Query(conn, "audit seal", "SELECT coalesce(max(max_seq), 0), coalesce(max(id), 0) + 1 FROM " + Q(kSealTable)));
-    PLINTH_ASSIGN_OR_RETURN(int64_t prev_max, ToInt(seal.rows[0][0], "max_seq"));
-    PLINTH_ASSIGN_OR_RETURN(int64_t sid, ToInt(seal.rows[0][1], "seal id"));
-    const std::string now = auth::internal::FormatTimestamp(std::chrono::system_clock::now());
-    const std::string settle_before =
-        auth::internal::FormatTimestamp(std::chrono::system_clock::now() - options.settle_after);
-    PLINTH_ASSIGN_OR_RETURN(db::QueryResult ignored,
-                            Query(conn, "audit seal", "UPDATE " + Q(kGapTable) + " SET settled = 1 WHERE settled = 0 AND noted_at < ?1",
-                                  {settle_before}));
-    (void)ignored;
-    const std::string fields = FieldList(b, "a");
-    const std::string limit = std::to_string(options.max_rows);
-    PLINTH_ASSIGN_OR_RETURN(
-        db::QueryResult rows,
-        Query(conn, "audit seal",
-              "SELECT * FROM (SELECT " + fields + " FROM " + Q(kAudit) + " a JOIN " + Q(kGapTable) +
-                  " g ON g.seq = a.seq AND g.settled = 0 UNION ALL SELECT * FROM (SELECT " + fields + " FROM " + Q(kAudit) +
-                  " a WHERE a.seq > ?1 ORDER BY a.seq LIMIT " + limit + ")) ORDER BY CAST(f0 AS INTEGER) LIMIT " + limit,
-              {std::to_string(prev_max)}));
-    const int64_t first = pos + 1;
-    int64_t new_max = prev_max;
-    for (const db::Row& row : rows.rows) {
+    crypto::Sha256Digest h = seen.hash;
+    int64_t pos = seen.pos;
+    int64_t new_max = seen.prev_max;
+    std::string links = "[";  // [[pos, seq, "hash"], …]
+    std::string sealed = "[";  // [seq, …]
+    for (const db::Row& row : rows) {
       PLINTH_ASSIGN_OR_RETURN(int64_t seq, ToInt(row[0], "audit seq"));
       h = crypto::ChainHash(h, Encode(row, 0));
       ++pos;
-      PLINTH_ASSIGN_OR_RETURN(db::QueryResult a,
-                              Query(conn, "audit seal", "INSERT INTO " + Q(kChainTable) + " (pos, seq, hash, seal_id) VALUES (?1, ?2, ?3, ?4)",
-                                    {std::to_string(pos), std::to_string(seq), crypto::HexEncode(h), std::to_string(sid)}));
-      PLINTH_ASSIGN_OR_RETURN(db::QueryResult d,
-                              Query(conn, "audit seal", "DELETE FROM " + Q(kGapTable) + " WHERE seq = ?1", {std::to_string(seq)}));
-      (void)a;
-      (void)d;
+      if (links.size() > 1) {
+        links += ',';
+        sealed += ',';
+      }
+      links += "[" + std::to_string(pos) + "," + std::to_string(seq) + ",\"" + crypto::HexEncode(h) + "\"]";
+      sealed += std::to_string(seq);
       new_max = std::max(new_max, seq);
     }
-    rep.rows = static_cast<int64_t>(rows.rows.size());
-    if (rep.rows > 0) {
-      PLINTH_ASSIGN_OR_RETURN(
-          db::QueryResult g,
-          Query(conn, "audit seal",
-                "WITH RECURSIVE s(x) AS (SELECT CAST(?1 AS INTEGER) + 1 UNION ALL SELECT x + 1 FROM s WHERE x < CAST(?2 AS INTEGER)) "
-                "INSERT OR IGNORE INTO " +
-                    Q(kGapTable) + " (seq, noted_at) SELECT x, ?3 FROM s WHERE x <= CAST(?2 AS INTEGER) AND NOT EXISTS (SELECT 1 FROM " +
-                    Q(kChainTable) + " c WHERE c.seq = x)",
-                {std::to_string(prev_max), std::to_string(new_max), now}));
-      (void)g;
-      PLINTH_ASSIGN_OR_RETURN(
-          db::QueryResult s,
-          Query(conn, "audit seal",
-                "INSERT INTO " + Q(kSealTable) +
-                    " (id, first_pos, last_pos, max_seq, rows, head, sealed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                {std::to_string(sid), std::to_string(first), std::to_string(pos), std::to_string(new_max),
-                 std::to_string(rep.rows), crypto::HexEncode(h), now}));
-      (void)s;
-      rep.seal_id = sid;
+    links += ']';
+    sealed += ']';
+    rep.rows = static_cast<int64_t>(rows.size());
+
+    // Step 2: write, under the lock.
+    PLINTH_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+    auto write = [&]() -> Result<bool> {
+      PLINTH_ASSIGN_OR_RETURN(SqliteHead current, ReadSqliteHead(conn));
+      if (!(current == seen)) return false;  // another sealer went first
+      PLINTH_ASSIGN_OR_RETURN(db::QueryResult settle,
+                              Query(conn, "audit seal", "UPDATE " + Q(kGapTable) + " SET settled = 1 WHERE settled = 0 AND noted_at < ?1",
+                                    {settle_before}));
+      (void)settle;
+      if (rep.rows > 0) {
+        const std::string sid = std::to_string(seen.next_seal_id);
+        PLINTH_ASSIGN_OR_RETURN(
+            db::QueryResult a,
+            Query(conn, "audit seal",
+                  "INSERT INTO " + Q(kChainTable) +
+                      " (pos, seq, hash, seal_id) SELECT value ->> 0, value ->> 1, value ->> 2, CAST(?2 AS INTEGER) FROM json_each(?1)",
+                  {links, sid}));
+        PLINTH_ASSIGN_OR_RETURN(db::QueryResult d,
+                                Query(conn, "audit seal", "DELETE FROM " + Q(kGapTable) + " WHERE seq IN (SELECT value FROM json_each(?1))",
+                                      {sealed}));
+        (void)a;
+        (void)d;
+        PLINTH_ASSIGN_OR_RETURN(
+            db::QueryResult g,
+            Query(conn, "audit seal",
+                  "WITH RECURSIVE s(x) AS (SELECT CAST(?1 AS INTEGER) + 1 UNION ALL SELECT x + 1 FROM s WHERE x < CAST(?2 AS INTEGER)) "
+                  "INSERT OR IGNORE INTO " +
+                      Q(kGapTable) + " (seq, noted_at) SELECT x, ?3 FROM s WHERE x <= CAST(?2 AS INTEGER) AND NOT EXISTS (SELECT 1 FROM " +
+                      Q(kChainTable) + " c WHERE c.seq = x)",
+                  {std::to_string(seen.prev_max), std::to_string(new_max), now}));
+        (void)g;
+        PLINTH_ASSIGN_OR_RETURN(
+            db::QueryResult sr,
+            Query(conn, "audit seal",
+                  "INSERT INTO " + Q(kSealTable) +
+                      " (id, first_pos, last_pos, max_seq, rows, head, sealed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  {sid, std::to_string(seen.pos + 1), std::to_string(pos), std::to_string(new_max), std::to_string(rep.rows),
+                   crypto::HexEncode(h), now}));
+        (void)sr;
+        rep.seal_id = seen.next_seal_id;
+      }
+      rep.head_pos = pos;
+      rep.head_hash = pos > 0 ? crypto::HexEncode(h) : "";
+      PLINTH_ASSIGN_OR_RETURN(db::QueryResult og,
+                              Query(conn, "audit seal", "SELECT count(*) FROM " + Q(kGapTable) + " WHERE settled = 0"));
+      PLINTH_ASSIGN_OR_RETURN(rep.open_gaps, ToInt(og.rows[0][0], "gap count"));
+      return true;
+    };
+    Result<bool> wrote = write();
+    if (!wrote.ok() || !*wrote) {
+      (void)conn.Exec("ROLLBACK");
+      if (!wrote.ok()) return wrote.status();
+      if (attempt >= kSqliteSealAttempts) {
+        return Status(Code::kRetryable, "audit seal: another sealer moved the chain's head " +
+                                            std::to_string(kSqliteSealAttempts) + " times in a row; try again");
+      }
+      continue;
     }
-    rep.head_pos = pos;
-    rep.head_hash = pos > 0 ? crypto::HexEncode(h) : "";
-    PLINTH_ASSIGN_OR_RETURN(db::QueryResult og,
-                            Query(conn, "audit seal", "SELECT count(*) FROM " + Q(kGapTable) + " WHERE settled = 0"));
-    PLINTH_ASSIGN_OR_RETURN(rep.open_gaps, ToInt(og.rows[0][0], "gap count"));
+    PLINTH_RETURN_IF_ERROR(conn.Exec("COMMIT"));
     return rep;
-  };
-  Result<SealReport> r = run();
-  if (!r.ok()) {
-    (void)conn.Exec("ROLLBACK");
-    return r;
   }
-  PLINTH_RETURN_IF_ERROR(conn.Exec("COMMIT"));
-  return r;
 }
 
 Result<SealReport> SealPostgres(db::Connection& conn, const SealOptions& options) {

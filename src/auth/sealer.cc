@@ -23,7 +23,7 @@ struct BackgroundSealer::Impl {
   Result<SealReport> RunOnce() {
     std::lock_guard<std::mutex> run(run_mu);
     if (!conn) {
-      auto c = db::Connect(url);
+      auto c = db::Connect(url, options.connect);
       if (!c.ok()) return c.status().WithContext("audit sealer: connecting");
       conn = std::move(c).value();
     }
@@ -62,7 +62,7 @@ Result<std::unique_ptr<BackgroundSealer>> BackgroundSealer::Start(const db::Url&
   auto impl = std::make_unique<Impl>();
   impl->url = url;
   impl->options = std::move(options);
-  PLINTH_ASSIGN_OR_RETURN(impl->conn, db::Connect(url));
+  PLINTH_ASSIGN_OR_RETURN(impl->conn, db::Connect(url, impl->options.connect));
   if (impl->conn->backend() == db::Backend::kSqlite) {
     // One process owns the file: the chain tables are created here when missing. On
     // PostgreSQL InstallAuthSupport (plinth seed, serve --migrate) created them and the

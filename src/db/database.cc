@@ -108,6 +108,8 @@ Status ValidateOptions(const PoolOptions& o) {
   if (o.shared_depth < 1) return bad("shared_depth must be at least 1 (DB_POOL_SHARED_DEPTH)");
   if (o.shared_stall.count() <= 0) return bad("shared_stall must be positive");
   if (o.sqlite_readers < 0) return bad("sqlite_readers must not be negative");
+  if (o.sqlite_group_commit < 1) return bad("sqlite_group_commit must be at least 1");
+  if (o.sqlite_checkpoint_pages < 0) return bad("sqlite_checkpoint_pages must not be negative");
   if (o.sqlite_busy_timeout.count() < 0) return bad("sqlite_busy_timeout must not be negative");
   return Status::Ok();
 }

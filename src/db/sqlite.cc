@@ -102,7 +102,7 @@ Result<std::unique_ptr<Connection>> ConnectSqlite(const Url& url, const ConnectO
   sqlite::OpenOptions open;
   open.create = opts.create;
   open.busy_timeout_ms = opts.timeout_ms;
-  open.synchronous = sqlite::Synchronous::kFull;
+  open.synchronous = opts.sqlite_synchronous_full ? sqlite::Synchronous::kFull : sqlite::Synchronous::kNormal;
   PLINTH_ASSIGN_OR_RETURN(sqlite3 * db, sqlite::Open(url.path, open));
   return std::unique_ptr<Connection>(std::make_unique<SqliteConnection>(db, url.path));
 }

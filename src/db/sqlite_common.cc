@@ -1,14 +1,20 @@
 // sqlite3 helpers shared by the synchronous connection and the request-path pool.
 #include "db/sqlite_common.h"
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <system_error>
+#include <thread>
 
 #include "common/strings.h"
 
 namespace plinth::db::sqlite {
 namespace {
+
+// Sleeps between attempts to configure a connection whose file another connection has locked.
+constexpr std::chrono::milliseconds kMaxConfigureSleep{50};
 
 // Runs a one-value statement (a PRAGMA) and returns its first column, lower-cased.
 Result<std::string> PragmaValue(sqlite3* db, const char* sql) {
@@ -139,7 +145,15 @@ Result<sqlite3*> Open(const std::string& path, const OpenOptions& opts) {
   }
   sqlite3_extended_result_codes(db, 1);
   if (opts.busy_timeout_ms > 0) sqlite3_busy_timeout(db, opts.busy_timeout_ms);
+  // While another connection turns a new file to WAL (or recovers its WAL index), `PRAGMA
+  // journal_mode` can answer SQLITE_BUSY at once, without the busy handler: Configure is
+  // idempotent, so it runs again, with short sleeps, for as long as the busy timeout allows.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.busy_timeout_ms);
   Status st = Configure(db, path, opts);
+  for (int attempt = 0; st.code() == Code::kRetryable && std::chrono::steady_clock::now() < give_up; ++attempt) {
+    std::this_thread::sleep_for(std::min(kMaxConfigureSleep, std::chrono::milliseconds(1) * (1 << std::min(attempt, 6))));
+    st = Configure(db, path, opts);
+  }
   if (st.ok()) return db;
   sqlite3_close_v2(db);
   if (st.sqlstate() == SqliteState(SQLITE_NOTADB)) {

@@ -32,8 +32,12 @@ using Ms = std::chrono::milliseconds;
 
 // The progress handler looks at the clock every this many virtual-machine instructions.
 constexpr int kProgressInstructions = 1000;
-// Busy handler sleeps: 1, 2, 4 … ms, at most this long each.
+// Busy handler sleeps: 50 µs, 100 µs, 200 µs … doubled, at most 16 ms each. The lock in the
+// way is most often the checkpointing thread's, held for well under a millisecond; a coarse
+// first sleep (SQLite's own handler starts at 1 ms) would stall every write queued behind.
+constexpr std::chrono::microseconds kFirstBusySleep{50};
 constexpr Ms kMaxBusySleep{16};
+constexpr int kBusyDoublings = 9;  // 50 µs << 9 = 25.6 ms, past the cap
 constexpr int kSqlStateLength = 5;
 
 // ---- one connection, used by one worker thread ----
@@ -63,6 +67,7 @@ class SqliteConn {
   SqliteConn& operator=(const SqliteConn&) = delete;
 
   bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  sqlite3* handle() const { return db_; }
 
   // Runs `statements`, filling `out`; stops at the first failure (out.status, failed_index).
   void RunStatements(const std::vector<Stmt>& statements, BatchOutcome& out) {
@@ -112,7 +117,7 @@ class SqliteConn {
       self->busy_hit_deadline_ = self->deadline_ <= by_timeout;
       return 0;
     }
-    Ms sleep = std::min(kMaxBusySleep, Ms(1 << std::min(count, 4)));
+    const auto sleep = std::min<Clock::duration>(kMaxBusySleep, kFirstBusySleep * (int64_t{1} << std::min(count, kBusyDoublings)));
     std::this_thread::sleep_for(std::min<Clock::duration>(sleep, limit - now));
     return 1;
   }
@@ -287,6 +292,7 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
     for (auto& w : workers_) {
       if (w->thread.joinable()) w->thread.join();
     }
+    StopCheckpointer();
     // Queued jobs nobody will run.
     for (auto* q : {&write_queue_, &read_queue_}) {
       for (auto& job : *q) FailJob(job, ClosedError());
@@ -312,6 +318,18 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
       w->index = i;
       workers_.push_back(std::move(w));
       ++opened_;
+    }
+    if (!memory && options_.sqlite_checkpoint_pages > 0) {
+      sqlite::OpenOptions open;
+      open.create = false;
+      open.busy_timeout_ms = 0;
+      open.synchronous = sync;  // the checkpointing connection's setting decides its fsyncs
+      open.set_wal = false;
+      Result<sqlite3*> db = sqlite::Open(url_.path, open);
+      if (!db.ok()) return db.status();
+      checkpointer_.db = *db;
+      sqlite3_wal_hook(workers_[0]->conn->handle(), &SqliteCore::WalHook, this);
+      checkpointer_.thread = std::thread([this] { CheckpointLoop(); });
     }
     for (size_t i = 0; i < workers_.size(); ++i) {
       workers_[i]->thread = std::thread([this, i] { WorkerLoop(*workers_[i]); });
@@ -365,6 +383,12 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
     s.batches = batches_;
     s.retries = retries_;
     s.round_trip_ms_avg = batches_ ? busy_ms_ / static_cast<double>(batches_) : 0;
+    s.group_commits = groups_;
+    {
+      std::lock_guard ck(checkpointer_.mu);
+      s.checkpoints = checkpointer_.done;
+      s.writer_checkpoints = checkpointer_.by_writer;
+    }
     return s;
   }
 
@@ -406,6 +430,10 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
   }
 
   bool has_readers() const { return workers_.size() > 1; }
+  uint64_t checkpoints() const {
+    std::lock_guard lock(checkpointer_.mu);
+    return checkpointer_.done;
+  }
   const PoolOptions& options() const { return options_; }
 
  private:
@@ -489,6 +517,11 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
       if (!job->state.compare_exchange_strong(expected, static_cast<int>(JobState::kRunning))) continue;
       w.busy = true;
       if (job->kind == JobKind::kLease) w.leased = true;
+      if (w.writer && job->kind == JobKind::kBatch && options_.sqlite_group_commit > 1 && !shared.empty() &&
+          shared.front()->kind == JobKind::kBatch) {
+        RunGroupLocked(w, std::move(job), lock);
+        continue;
+      }
       lock.unlock();
 
       const Clock::time_point started = Clock::now();
@@ -506,6 +539,217 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
       job->state.store(static_cast<int>(JobState::kDone));
       job->done.Set(std::move(out));
     }
+  }
+
+  // Group commit: the writer runs `first` and the batches queued behind it (up to
+  // sqlite_group_commit) in one transaction, each inside its own SAVEPOINT, so that a failing
+  // batch rolls back alone, and answers them all after the one COMMIT. A transaction of many
+  // small inserts writes each shared index page once to the WAL instead of once per batch; what
+  // each caller sees is unchanged: its batch ran whole or not at all, after the ones before it.
+  // Called with `lock` held (first already kRunning); returns with it held.
+  void RunGroupLocked(Worker& w, JobPtr first, std::unique_lock<std::mutex>& lock) {
+    std::vector<JobPtr> group;
+    group.push_back(std::move(first));
+    auto& queue = write_queue_;
+    while (group.size() < static_cast<size_t>(options_.sqlite_group_commit) && !queue.empty() &&
+           queue.front()->kind == JobKind::kBatch) {
+      JobPtr next = std::move(queue.front());
+      queue.pop_front();
+      int expected = static_cast<int>(JobState::kQueued);
+      if (next->state.compare_exchange_strong(expected, static_cast<int>(JobState::kRunning))) {
+        group.push_back(std::move(next));
+      }
+    }
+    lock.unlock();
+
+    const Clock::time_point started = Clock::now();
+    std::vector<BatchOutcome> outs(group.size());
+    RunGroup(*w.conn, group, outs);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    lock.lock();
+    w.busy = false;
+    batches_ += group.size();
+    busy_ms_ += ms;
+    if (group.size() > 1) ++groups_;
+    if (closed_ && drained_ && IdleLocked()) drained_->Set(true);
+    for (size_t i = 0; i < group.size(); ++i) {
+      group[i]->state.store(static_cast<int>(JobState::kDone));
+      group[i]->done.Set(std::move(outs[i]));
+    }
+  }
+
+  static void RunGroup(SqliteConn& conn, const std::vector<JobPtr>& group, std::vector<BatchOutcome>& outs) {
+    // `pending` holds the batches still to run (indices into group). A failure that makes
+    // SQLite roll back the whole transaction (an interrupt at a deadline inside a write, an I/O
+    // error, a full disk) undoes the batches that ran before it too: they run again in a new
+    // transaction; the failing one keeps its error. Every round drops at least that one.
+    std::vector<size_t> pending(group.size());
+    for (size_t i = 0; i < group.size(); ++i) pending[i] = i;
+    const auto rest = [&](size_t k) { return std::vector<size_t>(pending.begin() + static_cast<std::ptrdiff_t>(k), pending.end()); };
+    try {
+      while (!pending.empty()) {
+        std::vector<size_t> ran;    // ran whole in this transaction, waiting for COMMIT
+        std::vector<size_t> again;  // to run in a new transaction
+        conn.set_deadline(Clock::time_point::max());
+        if (Status st = conn.Exec("BEGIN IMMEDIATE"); !st.ok()) {
+          conn.RollbackIfOpen();
+          for (size_t i : pending) outs[i] = detail::FailedOutcome(st);
+          return;
+        }
+        bool lost = false;  // the transaction ended under us
+        for (size_t k = 0; k < pending.size() && !lost; ++k) {
+          const size_t i = pending[k];
+          Job& job = *group[i];
+          BatchOutcome& out = outs[i];
+          out = BatchOutcome{};
+          if (Clock::now() >= job.deadline) {
+            out = detail::FailedOutcome(
+                Status(Code::kDeadlineExceeded, "the deadline passed while the batch waited for the SQLite writer"));
+            continue;
+          }
+          if (Status st = conn.Exec("SAVEPOINT plinth_group"); !st.ok()) {
+            out = detail::FailedOutcome(std::move(st));
+            if (!conn.InTransaction()) {
+              lost = true;
+              again = std::move(ran);
+              std::vector<size_t> tail = rest(k + 1);
+              again.insert(again.end(), tail.begin(), tail.end());
+            }
+            continue;
+          }
+          conn.set_deadline(job.deadline);
+          conn.RunStatements(job.statements, out);
+          conn.set_deadline(Clock::time_point::max());
+          if (conn.InTransaction() && !out.status.ok()) {
+            Status rb = conn.Exec("ROLLBACK TO plinth_group");
+            (void)rb;
+          }
+          if (conn.InTransaction()) {
+            if (Status st = conn.Exec("RELEASE plinth_group"); !st.ok()) {
+              // Never seen: the savepoint's work must not be committed with the others.
+              conn.RollbackIfOpen();
+              if (out.status.ok()) out = detail::FailedOutcome(std::move(st));
+            }
+          }
+          if (!conn.InTransaction()) {
+            // The transaction is gone: the batches that ran before this one are undone.
+            lost = true;
+            if (out.status.ok()) {
+              out = detail::FailedOutcome(Status(Code::kInternal, "SQLite rolled the transaction back without reporting an error"));
+            }
+            again = std::move(ran);
+            std::vector<size_t> tail = rest(k + 1);
+            again.insert(again.end(), tail.begin(), tail.end());
+            continue;
+          }
+          if (out.status.ok()) ran.push_back(i);
+        }
+        if (!lost) {
+          if (Status st = conn.Exec("COMMIT"); !st.ok()) {
+            conn.RollbackIfOpen();
+            for (size_t i : ran) {
+              outs[i].status = st;
+              outs[i].failed_index = group[i]->statements.size();
+              outs[i].results.clear();
+            }
+          }
+        }
+        pending = std::move(again);
+      }
+    } catch (const std::exception& e) {
+      conn.RollbackIfOpen();
+      for (size_t i : pending) {
+        outs[i] = detail::FailedOutcome(Status(Code::kInternal, std::string("SQLite worker failed: ") + e.what()));
+      }
+    }
+    conn.set_deadline(Clock::time_point::max());
+  }
+
+  // ---- checkpoints ----
+  // SQLite's own automatic checkpoint runs inside the COMMIT that crosses the threshold: the
+  // writer copies the whole WAL back into the database file and fsyncs both while every write
+  // batch queues behind it (the tail of the write latency). Here the writer's WAL hook hands
+  // the bulk of that work to a checkpointing thread with its own connection, whose PASSIVE
+  // checkpoints block neither the writer nor the readers. A WAL restarts from its beginning
+  // only after a checkpoint that left nothing behind, which a checkpoint racing the writer
+  // never does; so once the checkpointer has caught up to within a few pages, the writer
+  // copies those few itself (a short checkpoint) and its next transaction restarts the WAL.
+  // Should the WAL still grow to kWriterCheckpointFactor times the threshold (a sustained load
+  // that the checkpointer never quite catches up with, or long readers), the writer waits for
+  // the checkpointer's run to end and checkpoints itself, as SQLite would.
+  static constexpr int kWriterCheckpointFactor = 16;
+  static constexpr int kBackgroundBacklogDivisor = 2;  // wake the checkpointer at threshold/2 behind
+  static constexpr int kWriterBacklogDivisor = 8;      // the writer finishes at threshold/8 behind
+
+  static int WalHook(void* arg, sqlite3* db, const char* schema, int frames) {
+    auto* self = static_cast<SqliteCore*>(arg);
+    auto& c = self->checkpointer_;
+    const int threshold = self->options_.sqlite_checkpoint_pages;
+    std::unique_lock lock(c.mu);
+    if (frames < c.last_frames) {  // the WAL restarted: what was backfilled belongs to the old one
+      ++c.generation;
+      c.backfilled = 0;
+    }
+    c.last_frames = frames;
+    if (frames < threshold) return SQLITE_OK;
+    const int backlog = frames - std::min(c.backfilled, frames);
+    const bool overgrown = frames >= threshold * kWriterCheckpointFactor;
+    if (overgrown) {
+      // Under a sustained load the checkpointer never quite catches up (the writer appends while
+      // it copies), so the WAL cannot restart: the writer waits for its run to end and finishes
+      // the job itself, no write in between, which lets the next transaction restart the WAL.
+      c.cv.wait(lock, [&] { return !c.running; });
+    }
+    if (overgrown || (!c.running && !c.wanted && backlog <= threshold / kWriterBacklogDivisor)) {
+      c.running = true;  // the checkpointing thread stays out meanwhile
+      lock.unlock();
+      int log = 0, copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+      lock.lock();
+      c.running = false;
+      if (rc == SQLITE_OK) {
+        ++c.by_writer;
+        c.backfilled = std::max(c.backfilled, copied);
+      }
+      c.cv.notify_all();
+    } else if (!c.running && !c.wanted && backlog >= threshold / kBackgroundBacklogDivisor) {
+      c.wanted = true;
+      c.cv.notify_all();
+    }
+    return SQLITE_OK;
+  }
+
+  void CheckpointLoop() {
+    auto& c = checkpointer_;
+    std::unique_lock lock(c.mu);
+    for (;;) {
+      c.cv.wait(lock, [&] { return (c.wanted && !c.running) || c.stop; });
+      if (c.stop) return;
+      c.wanted = false;
+      c.running = true;
+      const uint64_t generation = c.generation;
+      lock.unlock();
+      int log = 0, copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(c.db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+      lock.lock();
+      c.running = false;
+      if (rc == SQLITE_OK) {
+        ++c.done;
+        if (generation == c.generation) c.backfilled = std::max(c.backfilled, copied);
+      }
+      c.cv.notify_all();  // a writer waiting to finish the job
+    }
+  }
+
+  void StopCheckpointer() {
+    {
+      std::lock_guard lock(checkpointer_.mu);
+      checkpointer_.stop = true;
+    }
+    checkpointer_.cv.notify_all();
+    if (checkpointer_.thread.joinable()) checkpointer_.thread.join();
+    if (checkpointer_.db != nullptr) sqlite3_close_v2(checkpointer_.db);
+    checkpointer_.db = nullptr;
   }
 
   BatchOutcome RunJob(Worker& w, Job& job) {
@@ -575,7 +819,21 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
   bool closed_ = false;
   bool stopping_ = false;
   std::shared_ptr<detail::OneShot<bool>> drained_;
-  uint64_t opened_ = 0, timeouts_ = 0, batches_ = 0, retries_ = 0;
+  uint64_t opened_ = 0, timeouts_ = 0, batches_ = 0, retries_ = 0, groups_ = 0;
+  struct {
+    sqlite3* db = nullptr;
+    std::thread thread;
+    mutable std::mutex mu;
+    std::condition_variable cv;
+    bool wanted = false;
+    bool running = false;
+    bool stop = false;
+    int last_frames = 0;      // the WAL's size at the writer's last commit
+    int backfilled = 0;       // frames of the current WAL copied into the database file
+    uint64_t generation = 0;  // WAL restarts seen
+    uint64_t done = 0;       // checkpoints run by the checkpointing thread
+    uint64_t by_writer = 0;  // run by the writer itself (the WAL outgrew the checkpointer)
+  } checkpointer_;
   double busy_ms_ = 0;
 };
 

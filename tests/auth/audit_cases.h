@@ -65,6 +65,7 @@ void CaseReorderFound(const std::string& backend);
 void CaseTailTruncationNeedsCheckpoint(const std::string& backend);
 void CaseRecomputedLinkFound(const std::string& backend);
 void CaseBackgroundSealerUnderConcurrentWriters(const std::string& backend);
+void CaseTwoSealersRacingForkNothing(const std::string& backend);
 
 }  // namespace plinth::testing
 
@@ -77,4 +78,5 @@ void CaseBackgroundSealerUnderConcurrentWriters(const std::string& backend);
   TEST(Suite, TailTruncationFoundByCheckpoint) { ::plinth::testing::CaseTailTruncationNeedsCheckpoint(backend); } \
   TEST(Suite, BackgroundSealerUnderConcurrentWriters) {                                                     \
     ::plinth::testing::CaseBackgroundSealerUnderConcurrentWriters(backend);                                 \
-  }
+  }                                                                                                         \
+  TEST(Suite, TwoSealersRacingForkNothing) { ::plinth::testing::CaseTwoSealersRacingForkNothing(backend); }

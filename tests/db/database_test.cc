@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <set>
 #include <thread>
@@ -473,6 +474,133 @@ TEST_F(SqliteDatabaseTest, MaxWaitersBoundsTheQueue) {
 
 // A child process acknowledges writes (synchronous=NORMAL, WAL) and is killed with SIGKILL:
 // every acknowledged write is in the file afterwards.
+// Holds the writer with an interactive transaction, queues `batches` behind it (each from its
+// own thread, in order), waits until all are queued, then lets the writer go: it takes the first and
+// commits the rest with it in one transaction (group commit).
+std::vector<BatchOutcome> RunQueuedBehindTheWriter(IoRunner& runner, Database& db, std::vector<std::vector<Stmt>> batches,
+                                                   std::vector<std::chrono::milliseconds> limits = {}) {
+  auto tx = runner.Await(db.Begin(BatchMode::kWrite, Clock::now() + 10s));
+  EXPECT_TRUE(tx.ok()) << tx.status().ToString();
+  if (!tx.ok()) return {};
+  std::vector<std::future<BatchOutcome>> futures;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const auto limit = i < limits.size() ? limits[i] : 5000ms;
+    futures.push_back(std::async(std::launch::async, [&runner, &db, b = std::move(batches[i]), limit]() mutable {
+      return runner.Await(db.Run(Batch{BatchMode::kWrite, std::move(b)}, Clock::now() + limit));
+    }));
+    // One at a time, so that the queue holds them in the order given.
+    for (int w = 0; w < 5000 && db.Stats().waiting < static_cast<int>(futures.size()); ++w) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(db.Stats().waiting, static_cast<int>(futures.size()));
+  EXPECT_TRUE(runner.Await((*tx)->Commit()).ok());
+  std::vector<BatchOutcome> outs;
+  for (auto& f : futures) outs.push_back(f.get());
+  return outs;
+}
+
+TEST_F(SqliteDatabaseTest, GroupCommitCommitsQueuedWritesTogetherAndAFailingOneRollsBackAlone) {
+  Open();
+  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER CONSTRAINT n_positive CHECK (n > 0))");
+  std::vector<std::vector<Stmt>> batches;
+  for (int i = 0; i < 8; ++i) {
+    const std::string a = std::to_string(10 * i), b = std::to_string(10 * i + 1);
+    // Batch 3's second statement breaks the check: its first row must go with it.
+    batches.push_back({{"INSERT INTO t VALUES (?1, 1)", {a}}, {"INSERT INTO t VALUES (?1, ?2)", {b, i == 3 ? "-1" : "1"}},
+                       {"SELECT count(*) FROM t WHERE id = ?1", {a}}});
+  }
+  const uint64_t groups_before = db_->Stats().group_commits;
+  std::vector<BatchOutcome> outs = RunQueuedBehindTheWriter(runner_, *db_, std::move(batches));
+  ASSERT_EQ(outs.size(), 8u);
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (i == 3) {
+      EXPECT_EQ(outs[i].status.code(), Code::kConstraintViolation) << outs[i].status.ToString();
+      EXPECT_EQ(outs[i].failed_index, 1u);
+      EXPECT_EQ(outs[i].status.object(), "n_positive");
+      EXPECT_TRUE(outs[i].results.empty());
+      continue;
+    }
+    ASSERT_TRUE(outs[i].status.ok()) << i << ": " << outs[i].status.ToString();
+    ASSERT_EQ(outs[i].results.size(), 3u);
+    EXPECT_EQ(outs[i].results[0].affected, 1);
+    EXPECT_EQ(outs[i].results[2].rows[0][0], "1") << "each batch sees its own writes";
+  }
+  EXPECT_EQ(Count("t"), 14) << "seven batches of two rows; batch 3 left nothing";
+  EXPECT_EQ(Count("t WHERE id IN (30, 31)"), 0);
+  EXPECT_GT(db_->Stats().group_commits, groups_before) << "the queued batches shared a transaction";
+}
+
+TEST_F(SqliteDatabaseTest, GroupCommitOffRunsEachBatchInItsOwnTransaction) {
+  PoolOptions o;
+  o.sqlite_group_commit = 1;
+  Open(o);
+  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+  std::vector<std::vector<Stmt>> batches;
+  for (int i = 0; i < 6; ++i) batches.push_back({{"INSERT INTO t VALUES (?1)", {std::to_string(i)}}});
+  batches.push_back({{"INSERT INTO t VALUES (0)", {}}});  // a duplicate: fails alone
+  std::vector<BatchOutcome> outs = RunQueuedBehindTheWriter(runner_, *db_, std::move(batches));
+  ASSERT_EQ(outs.size(), 7u);
+  for (size_t i = 0; i < 6; ++i) EXPECT_TRUE(outs[i].status.ok()) << outs[i].status.ToString();
+  EXPECT_EQ(outs[6].status.code(), Code::kAlreadyExists);
+  EXPECT_EQ(Count("t"), 6);
+  EXPECT_EQ(db_->Stats().group_commits, 0u);
+}
+
+TEST_F(SqliteDatabaseTest, AWriteInterruptedAtItsDeadlineInAGroupDoesNotUndoTheOthers) {
+  // An interrupted write makes SQLite roll back the whole transaction, taking the batches that
+  // ran before it in the group along: they must run again and commit.
+  Open();
+  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+  Exec("CREATE TABLE big (n INTEGER)");
+  std::vector<std::vector<Stmt>> batches = {
+      {{"INSERT INTO t VALUES (1)", {}}},
+      {{"INSERT INTO t VALUES (2)", {}}},
+      {{"INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c", {}}},
+      {{"INSERT INTO t VALUES (3)", {}}},
+  };
+  std::vector<BatchOutcome> outs =
+      RunQueuedBehindTheWriter(runner_, *db_, std::move(batches), {5000ms, 5000ms, 1500ms, 5000ms});
+  ASSERT_EQ(outs.size(), 4u);
+  EXPECT_TRUE(outs[0].status.ok()) << outs[0].status.ToString();
+  EXPECT_TRUE(outs[1].status.ok()) << outs[1].status.ToString();
+  EXPECT_EQ(outs[2].status.code(), Code::kDeadlineExceeded) << outs[2].status.ToString();
+  EXPECT_TRUE(outs[3].status.ok()) << outs[3].status.ToString();
+  EXPECT_EQ(Count("t"), 3) << "the rows of the batches before the interrupted one were written again";
+  EXPECT_EQ(Count("big"), 0);
+}
+
+TEST_F(SqliteDatabaseTest, ABackgroundThreadCheckpointsTheWal) {
+  PoolOptions o;
+  o.sqlite_checkpoint_pages = 64;
+  Open(o);
+  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)");
+  const std::string pad(2000, 'x');
+  for (int i = 0; i < 2000; ++i) {
+    BatchOutcome out = Run(BatchMode::kWrite, {{"INSERT INTO t VALUES (?1, ?2)", {std::to_string(i), pad}}});
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  }
+  // ~1,000 pages of rows went through a WAL that is checkpointed every 64 (on a loaded machine
+  // the checkpointing thread may lag: the writer's own fallback keeps the bound below).
+  for (int i = 0; i < 5000 && db_->Stats().checkpoints == 0; ++i) std::this_thread::sleep_for(1ms);
+  const PoolStats st = db_->Stats();
+  EXPECT_GT(st.checkpoints, 0u) << "the checkpointing thread ran";
+  const auto wal = std::filesystem::file_size(dir_ / "app.db-wal");
+  EXPECT_LT(wal, (64u * 16u + 16u) * (4096u + 24u) + 32u) << "the WAL stays within the writer's fallback bound (+ one commit)";
+  EXPECT_EQ(Count("t"), 2000);
+}
+
+TEST_F(SqliteDatabaseTest, WithoutTheCheckpointerTheWriterCheckpointsAsSqliteDoes) {
+  PoolOptions o;
+  o.sqlite_checkpoint_pages = 0;
+  Open(o);
+  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)");
+  const std::string pad(2000, 'x');
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(Run(BatchMode::kWrite, {{"INSERT INTO t VALUES (?1, ?2)", {std::to_string(i), pad}}}).status.ok());
+  }
+  EXPECT_EQ(db_->Stats().checkpoints, 0u);
+  EXPECT_EQ(Count("t"), 300);
+}
+
 TEST(SqliteDurability, AcknowledgedWritesSurviveKillNine) {
   TempDir dir;
   const std::string path = dir / "durable.db";
