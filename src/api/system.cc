@@ -156,6 +156,9 @@ void CollectPool(const data::Runtime& rt, metrics::CollectorSink& sink, bool gau
     sink.Sample({"cancels"}, static_cast<double>(p.cancels));
     sink.Sample({"connect_failures"}, static_cast<double>(p.connect_failures));
     sink.Sample({"commit_unknown"}, static_cast<double>(p.commit_unknown));
+    sink.Sample({"group_commits"}, static_cast<double>(p.group_commits));
+    sink.Sample({"checkpoints"}, static_cast<double>(p.checkpoints));
+    sink.Sample({"writer_checkpoints"}, static_cast<double>(p.writer_checkpoints));
   }
 }
 

@@ -668,6 +668,8 @@ TEST_P(ServeCases, HealthAndMetrics) {
            "plinth_db_pool_connections{state=\"idle\"}",
            "plinth_db_pool_connections{state=\"waiting\"}",
            "plinth_db_round_trip_seconds_avg",
+           "plinth_db_pool_events_total{event=\"group_commits\"}",
+           "plinth_db_pool_events_total{event=\"checkpoints\"}",
            "plinth_db_call_duration_seconds_count{operation=\"get\"} 2",
            "plinth_audit_rows_total{table=\"documents\",action=\"insert\"} 1",
            "plinth_rate_limit_decisions_total{limiter=\"key\",decision=\"allowed\"}",

@@ -3,6 +3,8 @@
 // interactive transactions, LISTEN/NOTIFY, and faults injected by a TCP proxy.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
@@ -601,11 +603,25 @@ TEST_F(PgDatabaseTest, TerminatingTheBackendMidTransactionCommitsNothing) {
   EXPECT_TRUE(Run(BatchMode::kRead, {{"SELECT 1", {}}}).status.ok()) << "the pool replaced the connection";
 }
 
+// True once the (local) process `pid` has exited or is a zombie: its sockets are closed then.
+// A backend leaves pg_stat_activity during its shutdown, before it exits and its socket closes,
+// so a client looking right after can still find the connection open.
+static bool ProcessGone(const std::string& pid) {
+  std::ifstream stat("/proc/" + pid + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && (line[paren + 2] == 'Z' || line[paren + 2] == 'X');
+}
+
 TEST_F(PgDatabaseTest, AnIdleConnectionKilledByTheServerIsReplacedWithoutAnError) {
   Open(SmallPool(1));
   const std::string pid = Pid(*db_);
   EXPECT_EQ(One("SELECT pg_terminate_backend($1)", {pid}), "t");
   ASSERT_TRUE(Eventually([&] { return One("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", {pid}) == "0"; }, 10s));
+  // The test cluster runs on this machine (scripts/pg.sh): wait for the backend's socket to close,
+  // which is what the pool's liveness check on checkout can see.
+  ASSERT_TRUE(Eventually([&] { return ProcessGone(pid); }, 10s)) << "backend " << pid << " did not exit";
   ASSERT_TRUE(admin_->Exec("CREATE TABLE t (id int)").ok());
   BatchOutcome out = Run(BatchMode::kWrite, {{"INSERT INTO t VALUES ($1)", {"1"}}});
   ASSERT_TRUE(out.status.ok()) << "a write on a dead idle connection must not become commit-unknown: "
