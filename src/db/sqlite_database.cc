@@ -553,18 +553,19 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
     auto& queue = write_queue_;
     while (group.size() < static_cast<size_t>(options_.sqlite_group_commit) && !queue.empty() &&
            queue.front()->kind == JobKind::kBatch) {
+      // Taken off the queue but left kQueued until its turn comes: until then its caller's
+      // deadline can still abandon it and answer at once, as if it were queued.
       JobPtr next = std::move(queue.front());
       queue.pop_front();
-      int expected = static_cast<int>(JobState::kQueued);
-      if (next->state.compare_exchange_strong(expected, static_cast<int>(JobState::kRunning))) {
-        group.push_back(std::move(next));
-      }
+      if (next->state.load() == static_cast<int>(JobState::kQueued)) group.push_back(std::move(next));
     }
     lock.unlock();
 
     const Clock::time_point started = Clock::now();
     std::vector<BatchOutcome> outs(group.size());
-    RunGroup(*w.conn, group, outs);
+    std::vector<char> taken(group.size(), 0);  // 1: made kRunning by this group (answered below)
+    taken[0] = 1;
+    RunGroup(*w.conn, group, outs, taken);
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     lock.lock();
     w.busy = false;
@@ -573,12 +574,24 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
     if (group.size() > 1) ++groups_;
     if (closed_ && drained_ && IdleLocked()) drained_->Set(true);
     for (size_t i = 0; i < group.size(); ++i) {
+      if (!taken[i]) continue;  // abandoned at its deadline before its turn: already answered
       group[i]->state.store(static_cast<int>(JobState::kDone));
       group[i]->done.Set(std::move(outs[i]));
     }
   }
 
-  static void RunGroup(SqliteConn& conn, const std::vector<JobPtr>& group, std::vector<BatchOutcome>& outs) {
+  // Makes group[i] kRunning when its turn comes (true), unless its caller's deadline abandoned
+  // it first (false: answered already). Taken once; a batch run again stays taken.
+  static bool Take(const std::vector<JobPtr>& group, std::vector<char>& taken, size_t i) {
+    if (taken[i]) return true;
+    int expected = static_cast<int>(JobState::kQueued);
+    if (!group[i]->state.compare_exchange_strong(expected, static_cast<int>(JobState::kRunning))) return false;
+    taken[i] = 1;
+    return true;
+  }
+
+  static void RunGroup(SqliteConn& conn, const std::vector<JobPtr>& group, std::vector<BatchOutcome>& outs,
+                       std::vector<char>& taken) {
     // `pending` holds the batches still to run (indices into group). A failure that makes
     // SQLite roll back the whole transaction (an interrupt at a deadline inside a write, an I/O
     // error, a full disk) undoes the batches that ran before it too: they run again in a new
@@ -593,13 +606,16 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
         conn.set_deadline(Clock::time_point::max());
         if (Status st = conn.Exec("BEGIN IMMEDIATE"); !st.ok()) {
           conn.RollbackIfOpen();
-          for (size_t i : pending) outs[i] = detail::FailedOutcome(st);
+          for (size_t i : pending) {
+            if (Take(group, taken, i)) outs[i] = detail::FailedOutcome(st);
+          }
           return;
         }
         bool lost = false;  // the transaction ended under us
         for (size_t k = 0; k < pending.size() && !lost; ++k) {
           const size_t i = pending[k];
           Job& job = *group[i];
+          if (!Take(group, taken, i)) continue;
           BatchOutcome& out = outs[i];
           out = BatchOutcome{};
           if (Clock::now() >= job.deadline) {
@@ -659,7 +675,9 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
     } catch (const std::exception& e) {
       conn.RollbackIfOpen();
       for (size_t i : pending) {
-        outs[i] = detail::FailedOutcome(Status(Code::kInternal, std::string("SQLite worker failed: ") + e.what()));
+        if (Take(group, taken, i)) {
+          outs[i] = detail::FailedOutcome(Status(Code::kInternal, std::string("SQLite worker failed: ") + e.what()));
+        }
       }
     }
     conn.set_deadline(Clock::time_point::max());

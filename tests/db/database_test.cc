@@ -568,6 +568,38 @@ TEST_F(SqliteDatabaseTest, AWriteInterruptedAtItsDeadlineInAGroupDoesNotUndoTheO
   EXPECT_EQ(Count("big"), 0);
 }
 
+TEST_F(SqliteDatabaseTest, ABatchGroupedBehindASlowWriteIsAnsweredAtItsOwnDeadline) {
+  // The writer takes both into one group; the second's turn would come only after the first's
+  // 2 s, but its caller's 300 ms deadline answers it while it waits, as in the queue.
+  Open();
+  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+  Exec("CREATE TABLE big (n INTEGER)");
+  auto tx = runner_.Await(db_->Begin(BatchMode::kWrite, In(10s)));
+  ASSERT_TRUE(tx.ok()) << tx.status().ToString();
+  auto slow = std::async(std::launch::async, [&] {
+    return Run(BatchMode::kWrite,
+               {{"INSERT INTO big WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c", {}}}, 2000ms);
+  });
+  for (int i = 0; i < 5000 && db_->Stats().waiting < 1; ++i) std::this_thread::sleep_for(1ms);
+  std::chrono::steady_clock::duration waited{};
+  auto quick = std::async(std::launch::async, [&] {
+    const auto start = Clock::now();
+    BatchOutcome out = Run(BatchMode::kWrite, {{"INSERT INTO t VALUES (1)", {}}}, 300ms);
+    waited = Clock::now() - start;
+    return out;
+  });
+  for (int i = 0; i < 5000 && db_->Stats().waiting < 2; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(db_->Stats().waiting, 2);
+  ASSERT_TRUE(runner_.Await((*tx)->Commit()).ok());
+  BatchOutcome q = quick.get();
+  EXPECT_EQ(q.status.code(), Code::kDeadlineExceeded) << q.status.ToString();
+  EXPECT_LT(waited, 1500ms) << "answered at its own deadline, not after the slow batch ahead of it";
+  EXPECT_EQ(slow.get().status.code(), Code::kDeadlineExceeded);
+  EXPECT_EQ(Count("t"), 0) << "an abandoned batch never runs";
+  EXPECT_EQ(Count("big"), 0);
+  EXPECT_TRUE(Run(BatchMode::kWrite, {{"INSERT INTO t VALUES (2)", {}}}).status.ok()) << "the writer goes on";
+}
+
 TEST_F(SqliteDatabaseTest, ABackgroundThreadCheckpointsTheWal) {
   PoolOptions o;
   o.sqlite_checkpoint_pages = 64;
