@@ -142,6 +142,30 @@ void CaseRecomputedLinkFound(const std::string& backend) {
   EXPECT_EQ(v.first->seq, 3);
 }
 
+// `writers` connections insert `rows` audit rows each at once (seq w * 1000 + i, two tenants).
+static void WriteAuditRowsConcurrently(AuthDb& d, int writers, int rows) {
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&d, w, rows] {
+      auto c = d.Admin();
+      for (int i = 0; i < rows; ++i) AddAuditRow(*c, w * 1000 + i, w % 2 ? kTenantA : kTenantB);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
+// Every one of the `rows` audit rows is in one linear chain that verifies, each exactly once.
+static void ExpectOneLinearChain(AuthDb& d, int rows) {
+  audit::VerifyReport v = MustVerify(*Verifier(d));
+  EXPECT_TRUE(v.ok()) << (v.first ? v.first->message : "");
+  EXPECT_EQ(v.rows_checked, rows);
+  EXPECT_EQ(v.unsealed, 0);
+  auto admin = d.Admin();
+  EXPECT_EQ(One(*admin, "SELECT count(DISTINCT seq) FROM plinth_audit_chain"), std::to_string(rows));
+  EXPECT_EQ(One(*admin, "SELECT count(*) FROM plinth_audit_chain"), std::to_string(rows));
+  EXPECT_EQ(One(*admin, "SELECT max(pos) - min(pos) + 1 FROM plinth_audit_chain"), std::to_string(rows));
+}
+
 // A3 with the server's sealer running: writers on four connections insert audit rows at once
 // (on PostgreSQL their seqs commit out of order) while the background sealer chains every 10 ms;
 // after it stops (a last run) every row is in one linear chain that verifies, each exactly once.
@@ -161,27 +185,14 @@ void CaseBackgroundSealerUnderConcurrentWriters(const std::string& backend) {
   auto sealer = audit::BackgroundSealer::Start(*url, so);
   ASSERT_TRUE(sealer.ok()) << sealer.status().ToString();
   constexpr int kWriters = 4, kRows = 40;
-  std::vector<std::thread> writers;
-  for (int w = 0; w < kWriters; ++w) {
-    writers.emplace_back([&, w] {
-      auto c = d.Admin();
-      for (int i = 0; i < kRows; ++i) AddAuditRow(*c, w * 1000 + i, w % 2 ? kTenantA : kTenantB);
-    });
-  }
-  for (auto& t : writers) t.join();
+  WriteAuditRowsConcurrently(d, kWriters, kRows);
   (*sealer)->Stop();  // the last run chains what the interval left
   EXPECT_EQ(errors.load(), 0);
   const auto stats = (*sealer)->stats();
   EXPECT_GT(stats.runs, 1u);
   EXPECT_EQ(stats.rows_sealed, static_cast<uint64_t>(kWriters * kRows));
   EXPECT_EQ(stats.head_pos, kWriters * kRows);
-  audit::VerifyReport v = MustVerify(*Verifier(d));
-  EXPECT_TRUE(v.ok()) << (v.first ? v.first->message : "");
-  EXPECT_EQ(v.rows_checked, kWriters * kRows);
-  EXPECT_EQ(v.unsealed, 0);
-  auto admin = d.Admin();
-  EXPECT_EQ(One(*admin, "SELECT count(DISTINCT seq) FROM plinth_audit_chain"), std::to_string(kWriters * kRows));
-  EXPECT_EQ(One(*admin, "SELECT max(pos) - min(pos) + 1 FROM plinth_audit_chain"), std::to_string(kWriters * kRows));
+  ExpectOneLinearChain(d, kWriters * kRows);
 }
 
 // Two servers' sealers (or the server's and `plinth audit seal` from cron) on one database, both
@@ -210,27 +221,13 @@ void CaseTwoSealersRacingForkNothing(const std::string& backend) {
   auto two = audit::BackgroundSealer::Start(*url, so);
   ASSERT_TRUE(two.ok()) << two.status().ToString();
   constexpr int kWriters = 3, kRows = 60;
-  std::vector<std::thread> writers;
-  for (int w = 0; w < kWriters; ++w) {
-    writers.emplace_back([&, w] {
-      auto c = d.Admin();
-      for (int i = 0; i < kRows; ++i) AddAuditRow(*c, w * 1000 + i, w % 2 ? kTenantA : kTenantB);
-    });
-  }
-  for (auto& t : writers) t.join();
+  WriteAuditRowsConcurrently(d, kWriters, kRows);
   (*one)->Stop();
   (*two)->Stop();
   EXPECT_EQ(errors.load(), 0);
   const auto a = (*one)->stats(), b = (*two)->stats();
   EXPECT_EQ(a.rows_sealed + b.rows_sealed, static_cast<uint64_t>(kWriters * kRows)) << "each row sealed by one of them, once";
-  audit::VerifyReport v = MustVerify(*Verifier(d));
-  EXPECT_TRUE(v.ok()) << (v.first ? v.first->message : "");
-  EXPECT_EQ(v.rows_checked, kWriters * kRows);
-  EXPECT_EQ(v.unsealed, 0);
-  auto admin = d.Admin();
-  EXPECT_EQ(One(*admin, "SELECT count(DISTINCT seq) FROM plinth_audit_chain"), std::to_string(kWriters * kRows));
-  EXPECT_EQ(One(*admin, "SELECT count(*) FROM plinth_audit_chain"), std::to_string(kWriters * kRows));
-  EXPECT_EQ(One(*admin, "SELECT max(pos) - min(pos) + 1 FROM plinth_audit_chain"), std::to_string(kWriters * kRows));
+  ExpectOneLinearChain(d, kWriters * kRows);
 }
 
 }  // namespace plinth::testing
