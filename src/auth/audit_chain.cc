@@ -198,9 +198,7 @@ struct SqliteHead {
   crypto::Sha256Digest hash = crypto::kChainGenesis;
   int64_t prev_max = 0;
   int64_t next_seal_id = 1;
-  bool operator==(const SqliteHead& o) const {
-    return pos == o.pos && hash == o.hash && prev_max == o.prev_max && next_seal_id == o.next_seal_id;
-  }
+  bool operator==(const SqliteHead&) const = default;
 };
 
 Result<SqliteHead> ReadSqliteHead(db::Connection& conn) {

@@ -430,10 +430,6 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
   }
 
   bool has_readers() const { return workers_.size() > 1; }
-  uint64_t checkpoints() const {
-    std::lock_guard lock(checkpointer_.mu);
-    return checkpointer_.done;
-  }
   const PoolOptions& options() const { return options_; }
 
  private:
@@ -598,7 +594,12 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
     // transaction; the failing one keeps its error. Every round drops at least that one.
     std::vector<size_t> pending(group.size());
     for (size_t i = 0; i < group.size(); ++i) pending[i] = i;
-    const auto rest = [&](size_t k) { return std::vector<size_t>(pending.begin() + static_cast<std::ptrdiff_t>(k), pending.end()); };
+    // The transaction ended under batch pending[k]: what ran before it and what follows it run again.
+    const auto lose = [&](std::vector<size_t>& ran, size_t k) {
+      std::vector<size_t> again = std::move(ran);
+      again.insert(again.end(), pending.begin() + static_cast<std::ptrdiff_t>(k) + 1, pending.end());
+      return again;
+    };
     try {
       while (!pending.empty()) {
         std::vector<size_t> ran;    // ran whole in this transaction, waiting for COMMIT
@@ -627,9 +628,7 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
             out = detail::FailedOutcome(std::move(st));
             if (!conn.InTransaction()) {
               lost = true;
-              again = std::move(ran);
-              std::vector<size_t> tail = rest(k + 1);
-              again.insert(again.end(), tail.begin(), tail.end());
+              again = lose(ran, k);
             }
             continue;
           }
@@ -653,9 +652,7 @@ class SqliteCore : public std::enable_shared_from_this<SqliteCore> {
             if (out.status.ok()) {
               out = detail::FailedOutcome(Status(Code::kInternal, "SQLite rolled the transaction back without reporting an error"));
             }
-            again = std::move(ran);
-            std::vector<size_t> tail = rest(k + 1);
-            again.insert(again.end(), tail.begin(), tail.end());
+            again = lose(ran, k);
             continue;
           }
           if (out.status.ok()) ran.push_back(i);

@@ -173,6 +173,15 @@ class SqliteDatabaseTest : public ::testing::Test {
     BatchOutcome out = Run(BatchMode::kWrite, {{sql, {}}});
     ASSERT_TRUE(out.status.ok()) << sql << ": " << out.status.ToString();
   }
+  // Creates t and writes `n` rows of ~2 KB into it, one write batch each (about half a page).
+  void InsertPaddedRows(int n) {
+    Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)");
+    const std::string pad(2000, 'x');
+    for (int i = 0; i < n; ++i) {
+      BatchOutcome out = Run(BatchMode::kWrite, {{"INSERT INTO t VALUES (?1, ?2)", {std::to_string(i), pad}}});
+      ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    }
+  }
   int64_t Count(const std::string& table) {
     BatchOutcome out = Run(BatchMode::kRead, {{"SELECT count(*) FROM " + table, {}}});
     EXPECT_TRUE(out.status.ok()) << out.status.ToString();
@@ -604,12 +613,7 @@ TEST_F(SqliteDatabaseTest, ABackgroundThreadCheckpointsTheWal) {
   PoolOptions o;
   o.sqlite_checkpoint_pages = 64;
   Open(o);
-  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)");
-  const std::string pad(2000, 'x');
-  for (int i = 0; i < 2000; ++i) {
-    BatchOutcome out = Run(BatchMode::kWrite, {{"INSERT INTO t VALUES (?1, ?2)", {std::to_string(i), pad}}});
-    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
-  }
+  ASSERT_NO_FATAL_FAILURE(InsertPaddedRows(2000));
   // ~1,000 pages of rows went through a WAL that is checkpointed every 64 (on a loaded machine
   // the checkpointing thread may lag: the writer's own fallback keeps the bound below).
   for (int i = 0; i < 5000 && db_->Stats().checkpoints == 0; ++i) std::this_thread::sleep_for(1ms);
@@ -624,11 +628,7 @@ TEST_F(SqliteDatabaseTest, WithoutTheCheckpointerTheWriterCheckpointsAsSqliteDoe
   PoolOptions o;
   o.sqlite_checkpoint_pages = 0;
   Open(o);
-  Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)");
-  const std::string pad(2000, 'x');
-  for (int i = 0; i < 300; ++i) {
-    ASSERT_TRUE(Run(BatchMode::kWrite, {{"INSERT INTO t VALUES (?1, ?2)", {std::to_string(i), pad}}}).status.ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(InsertPaddedRows(300));
   EXPECT_EQ(db_->Stats().checkpoints, 0u);
   EXPECT_EQ(Count("t"), 300);
 }
