@@ -771,12 +771,25 @@ struct PgConnection::SharedBatch {
 };
 
 PgConnection::SharedLoad PgConnection::shared_load() const {
-  std::lock_guard lock(shared_mu_);
   SharedLoad load;
-  load.usable = !shared_broken_ && conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK && !server_closing_;
-  load.in_flight = shared_queue_.size();
-  if (!shared_queue_.empty()) load.oldest_sent = shared_queue_.front()->sent_at;
+  load.usable = load_usable_.load(std::memory_order_acquire);
+  load.in_flight = load_in_flight_.load(std::memory_order_relaxed);
+  load.oldest_sent = Clock::time_point(Clock::duration(load_oldest_sent_.load(std::memory_order_relaxed)));
   return load;
+}
+
+void PgConnection::PublishSharedLoad() {
+  std::lock_guard lock(shared_mu_);
+  PublishSharedLoadLocked();
+}
+
+void PgConnection::PublishSharedLoadLocked() {
+  load_in_flight_.store(shared_queue_.size(), std::memory_order_relaxed);
+  load_oldest_sent_.store(shared_queue_.empty() ? Clock::time_point::max().time_since_epoch().count()
+                                                : shared_queue_.front()->sent_at.time_since_epoch().count(),
+                          std::memory_order_relaxed);
+  load_usable_.store(!shared_broken_ && conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK && !server_closing_,
+                     std::memory_order_release);
 }
 
 // Queues [DEALLOCATE* Sync] (Prepare? Execute)* Sync for one batch.
@@ -851,6 +864,7 @@ asio::awaitable<ExecResult> PgConnection::ExecuteShared(ExecRequest req) {
         BreakSharedLocked(LostMessage(conn_), finished);
       }
     }
+    PublishSharedLoadLocked();
   }
   DeliverShared(finished);
   if (!queued) {
@@ -912,6 +926,7 @@ void PgConnection::OnSharedReady(const ErrorCode& ec, bool write) {
       if (!shared_broken_) ProcessSharedLocked(finished);
       if (!shared_broken_ && !shared_queue_.empty()) ArmSharedReadLocked();
     }
+    PublishSharedLoadLocked();
   }
   DeliverShared(finished);
 }

@@ -130,7 +130,12 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     size_t in_flight = 0;
     Clock::time_point oldest_sent = Clock::time_point::max();  // of the batch in flight longest
   };
+  // Lock-free: the figures as the last change to the shared queue published them (the pool
+  // reads them for every shared batch it places; a lock here made both I/O threads queue on
+  // each connection's mutex while the other sent or read).
   SharedLoad shared_load() const;
+  // Publishes the load once before the connection takes its first shared batch.
+  void PublishSharedLoad();
 
   // Reads, without blocking, whatever the server sent while the connection sat idle; false
   // when the server closed it or announced that it would (FATAL while idle).
@@ -230,6 +235,11 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   bool shared_read_armed_ = false;
   bool shared_write_armed_ = false;
   bool shared_broken_ = false;
+  // shared_load()'s figures, written under shared_mu_ by PublishSharedLoadLocked.
+  std::atomic<bool> load_usable_{false};
+  std::atomic<size_t> load_in_flight_{0};
+  std::atomic<Clock::rep> load_oldest_sent_{Clock::time_point::max().time_since_epoch().count()};
+  void PublishSharedLoadLocked();
 };
 
 // "SELECT …" results of one statement as text.

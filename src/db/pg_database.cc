@@ -274,6 +274,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
       self->ReleaseSlotLocked();
       co_return;
     }
+    (*conn)->PublishSharedLoad();
     self->shared_.push_back(std::move(conn).value());
   }
 
@@ -304,16 +305,13 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     }
   }
 
+  // A shared batch's figures: counters only, so no lock (two I/O threads answer shared batches).
   void Record(const pg::ExecResult& result) {
-    std::lock_guard lock(mu_);
     RecordLocked(result);
     if (result.connection_lost) loss_generation_.fetch_add(1, std::memory_order_relaxed);
   }
 
-  void CountRetry() {
-    std::lock_guard lock(mu_);
-    ++retries_;
-  }
+  void CountRetry() { retries_.fetch_add(1, std::memory_order_relaxed); }
 
   PoolStats Stats() const {
     std::lock_guard lock(mu_);
@@ -327,14 +325,17 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     s.discarded = discarded_;
     s.recycled = recycled_;
     s.timeouts = timeouts_;
-    s.batches = batches_;
-    s.retries = retries_;
-    s.prepares = prepares_;
-    s.cancels = cancels_;
+    const uint64_t batches = batches_.load(std::memory_order_relaxed);
+    s.batches = batches;
+    s.retries = retries_.load(std::memory_order_relaxed);
+    s.prepares = prepares_.load(std::memory_order_relaxed);
+    s.cancels = cancels_.load(std::memory_order_relaxed);
     s.connect_failures = connect_failures_;
-    s.commit_unknown = commit_unknown_;
+    s.commit_unknown = commit_unknown_.load(std::memory_order_relaxed);
     s.backing_off = backoff_.active();
-    s.round_trip_ms_avg = batches_ ? round_trip_ms_sum_ / static_cast<double>(batches_) : 0;
+    s.round_trip_ms_avg =
+        batches ? static_cast<double>(round_trip_us_sum_.load(std::memory_order_relaxed)) / 1000.0 / static_cast<double>(batches)
+                : 0;
     return s;
   }
 
@@ -473,12 +474,13 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     }
   }
 
+  // Lock-free (the name is kept for the callers that hold mu_ anyway).
   void RecordLocked(const pg::ExecResult& r) {
-    ++batches_;
-    round_trip_ms_sum_ += r.round_trip_ms;
-    prepares_ += r.prepares;
-    if (r.cancelled) ++cancels_;
-    if (r.status.code() == Code::kCommitUnknown) ++commit_unknown_;
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    round_trip_us_sum_.fetch_add(static_cast<uint64_t>(std::max(0.0, r.round_trip_ms) * 1000.0), std::memory_order_relaxed);
+    prepares_.fetch_add(static_cast<uint64_t>(r.prepares), std::memory_order_relaxed);
+    if (r.cancelled) cancels_.fetch_add(1, std::memory_order_relaxed);
+    if (r.status.code() == Code::kCommitUnknown) commit_unknown_.fetch_add(1, std::memory_order_relaxed);
   }
 
   // Keeps `size` connections open (one at a time, in the background) and trims the idle ones.
@@ -550,9 +552,10 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   std::shared_ptr<detail::OneShot<bool>> drained_;
   ReconnectBackoff backoff_;
   std::atomic<uint64_t> loss_generation_{0};  // connections found lost so far
-  uint64_t opened_ = 0, discarded_ = 0, recycled_ = 0, timeouts_ = 0, batches_ = 0, retries_ = 0;
-  uint64_t prepares_ = 0, cancels_ = 0, connect_failures_ = 0, commit_unknown_ = 0;
-  double round_trip_ms_sum_ = 0;
+  uint64_t opened_ = 0, discarded_ = 0, recycled_ = 0, timeouts_ = 0, connect_failures_ = 0;
+  // Counted per batch, without mu_ (Record).
+  std::atomic<uint64_t> batches_{0}, retries_{0}, prepares_{0}, cancels_{0}, commit_unknown_{0};
+  std::atomic<uint64_t> round_trip_us_sum_{0};
 };
 
 // ---- retries ----
