@@ -126,6 +126,11 @@ enum class BatchMode : unsigned char {
 struct Batch {
   BatchMode mode = BatchMode::kRead;
   std::vector<Stmt> statements;  // empty: a round trip that runs nothing
+  // PostgreSQL: a read may be pipelined on a shared connection among other callers' reads
+  // (PoolOptions::shared_connections). A shared connection answers in order, so a read that
+  // runs long delays every read queued behind it: clear this for reads whose cost no key
+  // bounds (lists, filters, counts) and keep it for lookups by key. Ignored by SQLite.
+  bool shareable = true;
 };
 
 struct StmtResult {

@@ -1665,6 +1665,10 @@ asio::awaitable<Result<ListResult>> RuntimeImpl::RunList(const Principal& p, con
 
   db::Batch batch;
   batch.mode = (q.secret || admin) ? db::BatchMode::kWrite : db::BatchMode::kRead;
+  // An exact count reads every matching row and an offset skips that many: their cost grows
+  // with the table, not with the page, and on a shared connection one of them would hold up
+  // every read pipelined behind it. A page by limit or keyset is bounded and shares.
+  batch.shareable = !q.count && q.offset == 0;
   EmitClaims(batch.statements, p);
   if (q.secret || admin) {
     AuditRow a;

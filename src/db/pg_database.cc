@@ -901,7 +901,7 @@ class PgDatabase final : public Database {
       out.failed_index = bad;
       co_return out;
     }
-    const bool shareable = batch.mode == BatchMode::kRead && Shareable(batch.statements);
+    const bool shareable = batch.mode == BatchMode::kRead && batch.shareable && Shareable(batch.statements);
     for (int attempt = 1;; ++attempt) {
       pg::ExecRequest req;
       req.statements = &batch.statements;

@@ -1,7 +1,8 @@
 // Shared connections on PostgreSQL (pg_connection.h, "shared mode"): read batches of many
 // callers in one pipeline on one connection, each its own transaction — settings that end with
 // their batch, failures that stay in their batch, deadlines that cancel only what overran,
-// stalled connections passed over, killed backends failed over, and writes that never share.
+// stalled connections passed over, killed backends failed over, and writes (and reads marked
+// unshareable) that never share.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -220,6 +221,19 @@ TEST_F(PgSharedTest, WritesAndTransactionControlNeverShare) {
       Run(BatchMode::kRead, {{"BEGIN", {}}, {"SELECT pg_backend_pid()", {}}, {"COMMIT", {}}});
   ASSERT_TRUE(explicit_txn.status.ok()) << explicit_txn.status.ToString();
   EXPECT_NE(explicit_txn.results[1].rows[0][0], lane) << "a batch with BEGIN takes a connection of its own";
+}
+
+TEST_F(PgSharedTest, AReadMarkedUnshareableTakesAConnectionOfItsOwn) {
+  Open(SharedPool(1, 64));
+  const std::string lane = SharedPid();
+  Batch list = MakeBatch(BatchMode::kRead, {{"SELECT pg_backend_pid()", {}}});
+  list.shareable = false;
+  for (int i = 0; i < 3; ++i) {
+    BatchOutcome out = runner_.Await(db_->Run(list, In(10s)));
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    EXPECT_NE(*out.results[0].rows[0][0], lane) << "an unshareable read ran on the shared connection";
+  }
+  EXPECT_EQ(Pid(), lane) << "the shared connection still takes the reads that may share";
 }
 
 TEST_F(PgSharedTest, APoolOfOneNeverShares) {
