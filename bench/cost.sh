@@ -22,12 +22,7 @@ mixes=("$@"); [ ${#mixes[@]} -gt 0 ] || mixes=(get create)
 command -v wrk >/dev/null && command -v pgbench >/dev/null || { echo "needs wrk and pgbench" >&2; exit 2; }
 tck=$(getconf CLK_TCK)
 rm -rf "$work"; mkdir -p "$work"
-spid=
-cleanup() {
-  [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null || true
-  "$shared/pg-throwaway.sh" stop "$work/pg" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+. "$root/bench/http_lib.sh"
 
 # ticks PID... : user + system CPU ticks of the live ones among PID...
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
@@ -46,11 +41,7 @@ su=$("$shared/pg-throwaway.sh" start "$work/pg" "$pgport")
 "$seed" --app examples/documents --keys "$work/keys.txt" --tenants "${TENANTS:-100}" --docs "${DOCS:-1000}" \
   --pg-superuser "$su" --pg-database plinth_cost >"$work/urls.txt"
 runtime_url=$(sed -n 's/^RUNTIME_URL=//p' "$work/urls.txt"); admin_url=$(sed -n 's/^ADMIN_URL=//p' "$work/urls.txt")
-DATABASE_URL=$runtime_url ADMIN_DATABASE_URL=$admin_url "$bin" serve --app examples/documents --listen 127.0.0.1:$port \
-  --threads "$threads" --access-log off --rate-limit-key 0 >"$work/serve.log" 2>&1 &
-spid=$!
-for _ in $(seq 100); do curl -fs http://127.0.0.1:$port/health/ready >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs http://127.0.0.1:$port/health/ready >/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+serve_plinth "$work/serve.log" "$runtime_url" "$admin_url" "$threads"
 KEYS_FILE=$work/keys.txt MIX=mixed wrk -t2 -c64 -d3s -s "$shared/workload.lua" http://127.0.0.1:$port >/dev/null
 
 echo "CPU per request, plinth serve --threads $threads on PostgreSQL, wrk -t2 -c64 -d${secs}s, $(nproc) cores"
@@ -72,7 +63,7 @@ for mix in "${mixes[@]}"; do
   bound=$(awk -v a="$pu" -v b="$gu" -v c="$wu" -v k="$(nproc)" 'BEGIN { printf "%.0f", k * 1e6 / (a + b + c) }')
   printf '%-8s %9.0f %9s %9s %9s %9s %9s\n' "$mix" "$rps" "$p99" "$pu" "$gu" "$wu" "$bound"
 done
-kill -TERM "$spid"; wait "$spid" || true; spid=
+stop_plinth
 
 # The statements alone through pgbench. plinth's are what `log_statement = all` shows it send
 # for GET /api/v1/documents/{id} and POST /api/v1/documents with an admin's API key (three

@@ -21,12 +21,7 @@ tenants=${TENANTS:-100}; docs=${DOCS:-1000}
 [ -x "$bin" ] && [ -x "$seed" ] || { echo "build first: cmake --build $build --target plinth http_seed_benchmark" >&2; exit 2; }
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
 rm -rf "$work"; mkdir -p "$work"
-spid=
-cleanup() {
-  [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null || true
-  "$shared/pg-throwaway.sh" stop "$work/pg" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+. "$root/bench/http_lib.sh"
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)  # other work on the machine skews every figure: recorded in the table
 declare -A R   # R[contestant,mix] = "rps p50 p99 non2xx sockerr"; R[contestant,rss]
@@ -34,11 +29,7 @@ declare -A R   # R[contestant,mix] = "rps p50 p99 non2xx sockerr"; R[contestant,
 # serve <label> <database url> [admin url]: starts plinth serve, runs the mixes, records RSS.
 run_plinth() {
   local label=$1 url=$2 admin=${3:-} keys=$4
-  DATABASE_URL=$url ADMIN_DATABASE_URL=$admin "$bin" serve --app examples/documents --listen 127.0.0.1:$port \
-    --threads 2 --access-log off --rate-limit-key 0 >"$work/$label.log" 2>&1 &
-  spid=$!
-  for _ in $(seq 100); do curl -fs http://127.0.0.1:$port/health/ready >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fs http://127.0.0.1:$port/health/ready >/dev/null || { cat "$work/$label.log"; exit 1; }
+  serve_plinth "$work/$label.log" "$url" "$admin" 2
   local hello
   hello=$(wrk -t2 -c64 -d3s http://127.0.0.1:$port/health/live | awk '/Requests\/sec/ {print $2}')
   R[$label,live]=$hello
@@ -52,7 +43,7 @@ run_plinth() {
     echo "  $label $mix: $line" >&2
   done
   R[$label,rss]=$(( $(ps -o rss= -p "$spid") / 1024 ))
-  kill -TERM "$spid"; wait "$spid" || true; spid=
+  stop_plinth
 }
 
 echo "== PostgreSQL: seeding $tenants x $docs" >&2
