@@ -28,6 +28,66 @@ TEST(SqliteHealth, ReportsBackendPoolAndMigrationVersion) {
   EXPECT_TRUE(h.migrations_at_head);
 }
 
+// Passes every call to the real database and notes, per batch, whether it may share a
+// connection (db::Batch::shareable; PostgreSQL acts on it, the runtime sets it on both).
+class ShareWatcher final : public db::Database {
+ public:
+  ShareWatcher(std::unique_ptr<db::Database> inner, std::shared_ptr<std::vector<bool>> seen)
+      : inner_(std::move(inner)), seen_(std::move(seen)) {}
+  db::Backend backend() const override { return inner_->backend(); }
+  const db::Url& url() const override { return inner_->url(); }
+  asio::awaitable<db::BatchOutcome> Run(db::Batch batch, db::Clock::time_point deadline) override {
+    if (batch.mode == db::BatchMode::kRead) seen_->push_back(batch.shareable);
+    co_return co_await inner_->Run(std::move(batch), deadline);
+  }
+  asio::awaitable<Result<std::unique_ptr<db::Transaction>>> Begin(db::BatchMode mode, db::Clock::time_point deadline) override {
+    return inner_->Begin(mode, deadline);
+  }
+  asio::awaitable<db::Ping> Check(db::Clock::time_point deadline) override { return inner_->Check(deadline); }
+  db::PoolStats Stats() const override { return inner_->Stats(); }
+  void Listen(const std::string& channel, std::function<void(const std::string&)> cb) override {
+    inner_->Listen(channel, std::move(cb));
+  }
+  asio::awaitable<Status> Notify(const std::string& channel, const std::string& payload) override {
+    return inner_->Notify(channel, payload);
+  }
+  asio::awaitable<void> Close(db::Clock::time_point deadline) override { return inner_->Close(deadline); }
+
+ private:
+  std::unique_ptr<db::Database> inner_;
+  std::shared_ptr<std::vector<bool>> seen_;
+};
+
+TEST(RuntimeBatches, ListsWhoseCostGrowsWithTheTableDoNotShareAConnection) {
+  auto seen = std::make_shared<std::vector<bool>>();
+  EnvOptions o;
+  o.wrap_database = [seen](std::unique_ptr<db::Database> inner) -> std::unique_ptr<db::Database> {
+    return std::make_unique<ShareWatcher>(std::move(inner), seen);
+  };
+  SqliteEnv env(ReadSchemaFile("isolation.toml"), o);
+  ASSERT_TRUE(env.ok());
+  const data::Principal p = User(Uuid(1, 0, 0), Uuid(1, 1, 1));  // comments: no encrypted column, so reads are kRead
+  auto list = [&](int64_t offset, bool count) {
+    data::ListQuery q;
+    q.limit = 5;
+    q.offset = offset;
+    q.count_exact = count;
+    seen->clear();
+    auto r = env.Run(env.rt().List(p, Req(), "comments", std::move(q)));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(seen->size(), 1u) << "one batch per list";
+    return seen->empty() ? std::optional<bool>() : std::optional<bool>(seen->back());
+  };
+  EXPECT_EQ(list(0, false), std::optional<bool>(true)) << "a page by limit shares";
+  EXPECT_EQ(list(0, true), std::optional<bool>(false)) << "an exact count reads every matching row";
+  EXPECT_EQ(list(10, false), std::optional<bool>(false)) << "an offset skips that many rows";
+  seen->clear();
+  auto got = env.Run(env.rt().Get(p, Req(), "comments", Uuid(1, 3, 1)));
+  EXPECT_TRUE(got.ok() || got.status().code() == Code::kNotFound) << got.status().ToString();
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_TRUE(seen->back()) << "a lookup by key shares";
+}
+
 TEST(SqliteOpen, RefusesADatabaseWithoutMigrationsAndASchemaWithoutCipher) {
   Loop loop;
   TempDir dir;

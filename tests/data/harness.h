@@ -179,6 +179,8 @@ struct EnvOptions {
   // Replaces the schema the runtime compiles (the database keeps the migrated one): SQLite
   // policy mutants.
   std::function<void(schema::Schema&)> mutate_runtime_schema;
+  // Wraps the database the runtime runs on (SQLite): a decorator that watches the batches.
+  std::function<std::unique_ptr<db::Database>(std::unique_ptr<db::Database>)> wrap_database;
 };
 
 // A migrated database and a Runtime on it.
@@ -233,7 +235,9 @@ class SqliteEnv : public Env {
     ro.context = o.context;
     schema::Schema runtime_schema = schema_;
     if (o.mutate_runtime_schema) o.mutate_runtime_schema(runtime_schema);
-    auto rt = Run(data::Runtime::Open(runtime_schema, std::move(database).value(), std::move(ro), "0001"));
+    std::unique_ptr<db::Database> runtime_db = std::move(database).value();
+    if (o.wrap_database) runtime_db = o.wrap_database(std::move(runtime_db));
+    auto rt = Run(data::Runtime::Open(runtime_schema, std::move(runtime_db), std::move(ro), "0001"));
     if (!rt.ok()) {
       ADD_FAILURE() << "open: " << rt.status().ToString();
       return;
