@@ -284,7 +284,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     {
       std::lock_guard lock(mu_);
       if (result) {
-        RecordLocked(*result);
+        CountBatch(*result);
         if (result->connection_lost) loss_generation_.fetch_add(1, std::memory_order_relaxed);
       }
       conn->loss_generation = loss_generation_.load(std::memory_order_relaxed);
@@ -305,9 +305,9 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     }
   }
 
-  // A shared batch's figures: counters only, so no lock (two I/O threads answer shared batches).
+  // A shared batch's figures, without mu_ (both I/O threads answer shared batches).
   void Record(const pg::ExecResult& result) {
-    RecordLocked(result);
+    CountBatch(result);
     if (result.connection_lost) loss_generation_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -474,8 +474,8 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     }
   }
 
-  // Lock-free (the name is kept for the callers that hold mu_ anyway).
-  void RecordLocked(const pg::ExecResult& r) {
+  // A batch's figures, lock-free (mu_ held or not).
+  void CountBatch(const pg::ExecResult& r) {
     batches_.fetch_add(1, std::memory_order_relaxed);
     round_trip_us_sum_.fetch_add(static_cast<uint64_t>(std::max(0.0, r.round_trip_ms) * 1000.0), std::memory_order_relaxed);
     prepares_.fetch_add(static_cast<uint64_t>(r.prepares), std::memory_order_relaxed);
