@@ -128,8 +128,9 @@ struct Batch {
   std::vector<Stmt> statements;  // empty: a round trip that runs nothing
   // PostgreSQL: a read may be pipelined on a shared connection among other callers' reads
   // (PoolOptions::shared_connections). A shared connection answers in order, so a read that
-  // runs long delays every read queued behind it: clear this for reads whose cost no key
-  // bounds (lists, filters, counts) and keep it for lookups by key. Ignored by SQLite.
+  // runs long delays every read queued behind it: clear this for reads whose cost grows with
+  // the table rather than with the rows they return (the runtime: lists with an exact count or
+  // an offset); lookups by key and bounded pages keep it. Ignored by SQLite.
   bool shareable = true;
 };
 

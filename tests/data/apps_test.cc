@@ -1,4 +1,5 @@
-// The example apps' policies on SQLite (tests/data/apps.h).
+// The example apps' policies on SQLite (tests/data/apps.h), and the runtime's batches as the
+// database receives them.
 #include <gtest/gtest.h>
 
 #include "data/apps.h"
